@@ -1,0 +1,58 @@
+/**
+ * Output errors of a conversion on a real input:
+ *   - per layer, local: the replacement fed the reference network's own input to that layer,
+ *     against the original layer's output (what this layer's approximation costs on its own);
+ *   - per layer, accumulated: the converted network's activation at that point against the
+ *     reference network's (how error builds up through depth);
+ *   - the model output.
+ */
+import type { Graph, InputNode, Node } from '../models/ir.js';
+import type { Conversion } from '../convert/convert.js';
+import { runGraph, type Batch } from './tfjs-run.js';
+import { compareOutputs, peakRange, relL2, type OutputComparison } from './metrics.js';
+
+export interface LayerOutputError {
+  name: string;
+  outputRelError: number;
+  accumulatedRelError: number;
+}
+
+export interface ConversionErrors {
+  layers: LayerOutputError[];
+  output: OutputComparison;
+  original: Batch;
+  converted: Batch;
+}
+
+export async function measureConversion(conv: Conversion, original: Graph, input: Batch, dataRange?: number): Promise<ConversionErrors> {
+  const ref = conv.reference;
+  const names = conv.layers.map((l) => l.name);
+  const byName = new Map(ref.nodes.map((n) => [n.name, n]));
+  const inputsOf = (n: string) => (byName.get(n) as Node).inputs[0];
+  const refOutputs = [...new Set([...names, ...names.map(inputsOf).filter((n) => !ref.inputs.includes(n))])];
+  const refActs = new Map<string, Batch>();
+  if (refOutputs.length) {
+    const acts = await runGraph(ref, input, refOutputs);
+    refOutputs.forEach((n, i) => refActs.set(n, acts[i]));
+  }
+  for (const n of ref.inputs) refActs.set(n, input);
+  const convActs = conv.layers.length ? await runGraph(conv.graph, input, conv.layers.map((l) => l.output)) : [];
+  const [origOut] = await runGraph(original, input);
+  const [convOut] = await runGraph(conv.graph, input);
+
+  const layers: LayerOutputError[] = [];
+  for (const [i, layer] of conv.layers.entries()) {
+    const inName = inputsOf(layer.name);
+    const a = refActs.get(inName) as Batch;
+    // In the converted graph the replacement reads the converted predecessor; feed it the reference activation instead.
+    const part = new Set(layer.replacedBy);
+    const repNodes = conv.graph.nodes.filter((n) => part.has(n.name));
+    const feed = repNodes.flatMap((n) => n.inputs).find((i) => !part.has(i)) as string;
+    const inputNode: InputNode = { op: 'input', name: feed, inputs: [], shape: a.shape.slice(1), dtype: 'float32' };
+    const mini: Graph = { name: `${layer.name}_local`, layout: ref.layout, nodes: [inputNode, ...repNodes], inputs: [feed], outputs: [layer.output] };
+    const [local] = await runGraph(mini, a);
+    const y = refActs.get(layer.name) as Batch;
+    layers.push({ name: layer.name, outputRelError: relL2(y.data, local.data), accumulatedRelError: relL2(y.data, convActs[i].data) });
+  }
+  return { layers, output: compareOutputs(origOut.data, convOut.data, dataRange ?? peakRange(origOut.data)), original: origOut, converted: convOut };
+}

@@ -1,0 +1,88 @@
+/**
+ * The whole job as one library call: load → convert → measure on a real input → report → save.
+ * The CLI is a thin shell over this; library users call it directly.
+ */
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import type { Graph } from './models/ir.js';
+import { loadGraph, formatOf } from './models/load.js';
+import { parseInputShape, type Shape } from './models/shapes.js';
+import { layersModelFiles } from './models/tfjs/load.js';
+import { writeFolderAtomically } from './models/atomic-dir.js';
+import { convertGraph, validateRankOptions, type Conversion, type ConvertOptions } from './convert/convert.js';
+import { useBackend, type BackendChoice } from './eval/backend.js';
+import { imageInput, randomInput, type InputSpec } from './eval/inputs.js';
+import { measureConversion, type ConversionErrors } from './eval/conversion-errors.js';
+import { buildReport, type ConversionReport } from './report/conversion-report.js';
+
+export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+export interface ConvertModelOptions extends ConvertOptions {
+  /** "H,W" for models with free spatial dimensions. */
+  inputShape?: string;
+  /** A PNG to measure the output error on (TF.js image models). */
+  inputImage?: string;
+  /** Skip the measurement on an input (costs and kernel errors only). */
+  evaluate?: boolean;
+  backend?: BackendChoice;
+  seed?: number;
+  /** Where to write the converted model and report.json; nothing is written when absent. */
+  outDir?: string;
+}
+
+export interface ConvertModelResult {
+  original: Graph;
+  conversion: Conversion;
+  errors: ConversionErrors | null;
+  input: InputSpec | null;
+  report: ConversionReport;
+}
+
+export async function resolveInput(graph: Graph, opts: { inputShape?: string; inputImage?: string; seed?: number }): Promise<InputSpec> {
+  if (opts.inputImage) return imageInput(graph, opts.inputImage);
+  const shape = opts.inputShape ? Object.values(parseInputShape(opts.inputShape, graph))[0] : undefined;
+  return randomInput(graph, shape, { seed: opts.seed });
+}
+
+export async function convertModel(modelPath: string, opts: ConvertModelOptions): Promise<ConvertModelResult> {
+  validateRankOptions(opts);
+  const original = await loadGraph(modelPath);
+  const t0 = performance.now();
+  const conversion = convertGraph(original, opts);
+  const decomposeSeconds = (performance.now() - t0) / 1000;
+
+  let backend: string | null = null;
+  let input: InputSpec | null = null;
+  let errors: ConversionErrors | null = null;
+  let evaluateSeconds: number | null = null;
+  let inputShapes: Record<string, Shape> | undefined = opts.inputShape ? parseInputShape(opts.inputShape, original) : undefined;
+  if (opts.evaluate !== false) {
+    backend = await useBackend(opts.backend ?? 'auto');
+    input = await resolveInput(original, opts);
+    inputShapes = { [original.inputs[0]]: input.shape };
+    const t1 = performance.now();
+    errors = await measureConversion(conversion, original, input.batch, opts.inputImage ? 255 : undefined);
+    evaluateSeconds = (performance.now() - t1) / 1000;
+  }
+  const report = buildReport(original, conversion, errors, {
+    version: VERSION, model: modelPath, backend, inputShapes, input: input?.description ?? null, decomposeSeconds, evaluateSeconds,
+  });
+  if (opts.outDir) await saveConversion(opts.outDir, conversion.graph, report, modelPath);
+  return { original, conversion, errors, input, report };
+}
+
+export async function saveConversion(outDir: string, graph: Graph, report: ConversionReport, modelPath: string): Promise<void> {
+  const files: Record<string, Uint8Array | string> = { 'report.json': JSON.stringify(report, jsonSafe, 2) };
+  if (formatOf(modelPath) === 'onnx') {
+    const { graphToOnnx } = await import('./models/onnx/write.js');
+    files['model.onnx'] = graphToOnnx(graph);
+  } else {
+    Object.assign(files, layersModelFiles(graph));
+  }
+  await writeFolderAtomically(outDir, files, { protect: [path.dirname(path.resolve(modelPath))] });
+}
+
+/** JSON has no Infinity: identical outputs report psnrDb as the string "Infinity". */
+export function jsonSafe(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+}

@@ -1,0 +1,124 @@
+/**
+ * The conversion report: plain JSON with stable field names (the CLI's --json, report.json).
+ * Tables and plots are rendered from it, never computed separately.
+ */
+import type { Graph } from '../models/ir.js';
+import { graphCosts, totalCost, type NodeCost } from '../models/cost.js';
+import type { Shape } from '../models/shapes.js';
+import type { Conversion } from '../convert/convert.js';
+import type { ConversionErrors } from '../eval/conversion-errors.js';
+import type { OutputComparison } from '../eval/metrics.js';
+
+export interface LayerReport {
+  name: string;
+  kernel: [number, number, number, number];
+  stride: [number, number];
+  method: string;
+  order: string;
+  form: string;
+  rank: number;
+  maxRank: number;
+  retainedEnergy: number;
+  macsBefore: number | null;
+  macsAfter: number | null;
+  paramsBefore: number;
+  paramsAfter: number;
+  kernelRelError: number;
+  outputRelError: number | null;
+  accumulatedRelError: number | null;
+  replacedBy: string[];
+}
+
+export interface ConversionReport {
+  tool: 'netdecouple';
+  version: string;
+  model: string;
+  backend: string | null;
+  method: string;
+  order: string;
+  form: string;
+  rank: number | null;
+  energy: number | null;
+  inputShape: Shape | null;
+  input: string | null;
+  foldedBatchNorms: { conv: string; batchNorm: string }[];
+  layers: LayerReport[];
+  kept: { name: string; reason: string }[];
+  totals: {
+    macsBefore: number | null;
+    macsAfter: number | null;
+    paramsBefore: number;
+    paramsAfter: number;
+    theoreticalSpeedup: number | null;
+    /** Over the replaced layers only. */
+    replacedMacsBefore: number | null;
+    replacedMacsAfter: number | null;
+  };
+  output: OutputComparison | null;
+  seconds: { decompose: number; evaluate: number | null };
+}
+
+export interface ReportContext {
+  version: string;
+  model: string;
+  backend: string | null;
+  inputShapes?: Record<string, Shape>;
+  input?: string | null;
+  decomposeSeconds: number;
+  evaluateSeconds?: number | null;
+}
+
+function sum(values: (number | null)[]): number | null {
+  return values.some((v) => v === null) ? null : (values as number[]).reduce((a, b) => a + b, 0);
+}
+
+export function buildReport(original: Graph, conv: Conversion, errors: ConversionErrors | null, ctx: ReportContext): ConversionReport {
+  const before = graphCosts(original, ctx.inputShapes);
+  const ref = new Map(graphCosts(conv.reference, ctx.inputShapes).map((c) => [c.name, c]));
+  const after = new Map(graphCosts(conv.graph, ctx.inputShapes).map((c) => [c.name, c]));
+  const errByName = new Map(errors?.layers.map((l) => [l.name, l]) ?? []);
+  const layers: LayerReport[] = conv.layers.map((l) => {
+    const b = ref.get(l.name) as NodeCost;
+    const parts = l.replacedBy.map((n) => after.get(n) as NodeCost);
+    const e = errByName.get(l.name);
+    return {
+      name: l.name, kernel: l.kernel, stride: l.stride, method: l.method, order: l.order, form: l.form,
+      rank: l.rank, maxRank: l.maxRank, retainedEnergy: l.retainedEnergy,
+      macsBefore: b.macs, macsAfter: sum(parts.map((p) => p.macs)),
+      paramsBefore: b.params, paramsAfter: parts.reduce((a, p) => a + p.params, 0),
+      kernelRelError: l.kernelRelError, outputRelError: e?.outputRelError ?? null, accumulatedRelError: e?.accumulatedRelError ?? null,
+      replacedBy: l.replacedBy,
+    };
+  });
+  const kept = conv.kept;
+  const tb = totalCost(before);
+  const ta = totalCost([...after.values()]);
+  const inputShape = ctx.inputShapes ? Object.values(ctx.inputShapes)[0] : null;
+  return {
+    tool: 'netdecouple',
+    version: ctx.version,
+    model: ctx.model,
+    backend: ctx.backend,
+    method: conv.options.method,
+    order: conv.options.order,
+    form: conv.options.form,
+    rank: conv.options.rank ?? null,
+    energy: conv.options.energy ?? null,
+    inputShape,
+    input: ctx.input ?? null,
+    foldedBatchNorms: conv.foldedBatchNorms,
+    layers,
+    kept,
+    totals: {
+      macsBefore: tb.macs,
+      macsAfter: ta.macs,
+      paramsBefore: tb.params,
+      paramsAfter: ta.params,
+      theoreticalSpeedup: tb.macs !== null && ta.macs ? tb.macs / ta.macs : null,
+      replacedMacsBefore: sum(layers.map((l) => l.macsBefore)),
+      replacedMacsAfter: sum(layers.map((l) => l.macsAfter)),
+    },
+    output: errors?.output ?? null,
+    seconds: { decompose: ctx.decomposeSeconds, evaluate: ctx.evaluateSeconds ?? null },
+  };
+}

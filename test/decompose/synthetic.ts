@@ -1,0 +1,110 @@
+/**
+ * Seeded kernels of known structure for the CP / Tucker-2 / spatial / VBMF tests (not a test file:
+ * vitest only collects *.test.ts).
+ */
+import { gaussianArray, mulberry32 } from '../../src/decompose/random.js';
+import type { Tensor } from '../../src/decompose/tensor.js';
+
+export function randomKernel(shape: number[], seed: number, std = 1): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return { shape, data: gaussianArray(n, seed, std) };
+}
+
+/** W[n, c, k] = Σ_r A[n, r]·B[c, r]·S[k, r]: CP rank ≤ R as a 3-way tensor. */
+export function cp3Kernel(shape: [number, number, number, number], R: number, seed: number): Tensor {
+  const [N, C, kh, kw] = shape;
+  const K = kh * kw;
+  const a = gaussianArray(N * R, seed);
+  const b = gaussianArray(C * R, seed + 1);
+  const s = gaussianArray(K * R, seed + 2);
+  const data = new Float32Array(N * C * K);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let k = 0; k < K; k++) {
+        let x = 0;
+        for (let r = 0; r < R; r++) x += a[n * R + r] * b[c * R + r] * s[k * R + r];
+        data[(n * C + c) * K + k] = x;
+      }
+    }
+  }
+  return { shape, data };
+}
+
+/** W[n, c, i, j] = Σ_r A[n, r]·B[c, r]·V[i, r]·H[j, r]: 4-way CP rank ≤ R. */
+export function cp4Kernel(shape: [number, number, number, number], R: number, seed: number): Tensor {
+  const [N, C, kh, kw] = shape;
+  const a = gaussianArray(N * R, seed);
+  const b = gaussianArray(C * R, seed + 1);
+  const v = gaussianArray(kh * R, seed + 2);
+  const h = gaussianArray(kw * R, seed + 3);
+  const data = new Float32Array(N * C * kh * kw);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          let x = 0;
+          for (let r = 0; r < R; r++) x += a[n * R + r] * b[c * R + r] * v[i * R + r] * h[j * R + r];
+          data[((n * C + c) * kh + i) * kw + j] = x;
+        }
+      }
+    }
+  }
+  return { shape, data };
+}
+
+/**
+ * W = G ×₁ U ×₂ V with a random core G [r2, r1, kh, kw] and random (not orthonormal) U [N, r2],
+ * V [C, r1]: multilinear ranks (r2, r1) in the output and input modes.
+ */
+export function tuckerKernel(
+  shape: [number, number, number, number],
+  ranks: [number, number],
+  seed: number,
+): Tensor {
+  const [N, C, kh, kw] = shape;
+  const [r2, r1] = ranks;
+  const K = kh * kw;
+  const g = gaussianArray(r2 * r1 * K, seed);
+  const u = gaussianArray(N * r2, seed + 1);
+  const v = gaussianArray(C * r1, seed + 2);
+  const data = new Float32Array(N * C * K);
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      for (let k = 0; k < K; k++) {
+        let x = 0;
+        for (let a = 0; a < r2; a++) {
+          for (let b = 0; b < r1; b++) x += u[n * r2 + a] * g[(a * r1 + b) * K + k] * v[c * r1 + b];
+        }
+        data[(n * C + c) * K + k] = x;
+      }
+    }
+  }
+  return { shape, data };
+}
+
+/** Adds seeded Gaussian noise of standard deviation std, in place; returns the kernel. */
+export function addNoise(kernel: Tensor, std: number, seed: number): Tensor {
+  const noise = gaussianArray(kernel.data.length, seed, std);
+  for (let i = 0; i < noise.length; i++) kernel.data[i] += noise[i];
+  return kernel;
+}
+
+/** Magnitudes log-uniform in [1e-8, 1e8] with random signs: the dynamic-range stress kernel. */
+export function wideRangeKernel(shape: number[], seed: number): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const rand = mulberry32(seed);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const magnitude = 10 ** (-8 + 16 * rand());
+    data[i] = rand() < 0.5 ? -magnitude : magnitude;
+  }
+  return { shape, data };
+}
+
+export function allFinite(...tensors: Tensor[]): boolean {
+  return tensors.every((t) => t.data.every((x) => Number.isFinite(x)));
+}
+
+export function bytesOf(t: Tensor): Buffer {
+  return Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}

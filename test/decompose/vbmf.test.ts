@@ -1,0 +1,131 @@
+import { Matrix, SingularValueDecomposition } from 'ml-matrix';
+import { describe, expect, it } from 'vitest';
+
+import { gaussianArray } from '../../src/decompose/random.js';
+import {
+  energyRank,
+  evbmf,
+  tucker2EnergyRanks,
+  tucker2VbmfRanks,
+  unfoldingSingularValues,
+  vbmfRank,
+} from '../../src/decompose/vbmf.js';
+import { addNoise, randomKernel, tuckerKernel } from './synthetic.js';
+
+/** rows×cols = (rows×r)(r×cols) + noise·N(0, 1), row-major float64. */
+function lowRankPlusNoise(rows: number, cols: number, r: number, noise: number, seed: number) {
+  const u = gaussianArray(rows * r, seed);
+  const v = gaussianArray(r * cols, seed + 1);
+  const e = gaussianArray(rows * cols, seed + 2, noise);
+  const data = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      let x = e[i * cols + j];
+      for (let t = 0; t < r; t++) x += u[i * r + t] * v[t * cols + j];
+      data[i * cols + j] = x;
+    }
+  }
+  return { rows, cols, data };
+}
+
+describe('vbmfRank (empirical VBMF)', () => {
+  it('finds rank 5 in a rank-5 60×40 matrix plus small Gaussian noise, either orientation', () => {
+    for (const seed of [1, 2, 3]) {
+      for (const noise of [0.01, 0.1]) {
+        expect(vbmfRank(lowRankPlusNoise(60, 40, 5, noise, seed)).rank).toBe(5);
+        expect(vbmfRank(lowRankPlusNoise(40, 60, 5, noise, seed)).rank).toBe(5);
+      }
+    }
+  });
+
+  it('keeps (almost) nothing of pure noise, and estimates its variance', () => {
+    for (const seed of [4, 5, 6]) {
+      const r = vbmfRank(lowRankPlusNoise(60, 40, 0, 0.5, seed));
+      expect(r.rank).toBeLessThanOrEqual(1);
+      expect(r.sigma2).toBeGreaterThan(0.25 * 0.5);
+      expect(r.sigma2).toBeLessThan(0.25 * 1.5);
+    }
+  });
+
+  it('estimates the noise variance of low rank + noise', () => {
+    const r = vbmfRank(lowRankPlusNoise(100, 80, 6, 0.2, 7));
+    expect(r.sigma2 / 0.04).toBeGreaterThan(0.8);
+    expect(r.sigma2 / 0.04).toBeLessThan(1.2);
+  });
+
+  it('keeps exactly the singular values above the reported threshold', () => {
+    const m = lowRankPlusNoise(50, 70, 8, 0.3, 8);
+    const r = vbmfRank(m);
+    const rows = Array.from({ length: 50 }, (_, i) => Array.from(m.data.subarray(i * 70, (i + 1) * 70)));
+    const sv = new SingularValueDecomposition(new Matrix(rows), { autoTranspose: true }).diagonal;
+    expect(r.rank).toBe(sv.filter((s) => s > r.threshold).length);
+    // γ̲ = σ·sqrt(M(1 + τ̄)(1 + α/τ̄)), τ̄ = 2.5129·sqrt(α), α = L/M.
+    const alpha = 50 / 70;
+    const tau = 2.5129 * Math.sqrt(alpha);
+    expect(r.threshold).toBeCloseTo(Math.sqrt(70 * r.sigma2 * (1 + tau) * (1 + alpha / tau)), 10);
+  });
+
+  it('handles exactly low-rank input (zero singular values) and the zero matrix', () => {
+    const exact = vbmfRank(lowRankPlusNoise(30, 20, 4, 0, 9));
+    expect(exact.rank).toBe(4);
+    expect(Number.isFinite(exact.sigma2)).toBe(true);
+    const zero = vbmfRank({ rows: 5, cols: 7, data: new Float64Array(35) });
+    expect(zero).toEqual({ rank: 0, sigma2: 0, threshold: 0 });
+  });
+
+  it('rejects bad input', () => {
+    expect(() => vbmfRank({ rows: 2, cols: 3, data: new Float64Array(5) })).toThrow(/5 values/);
+    expect(() => vbmfRank({ rows: 1, cols: 2, data: Float64Array.of(1, NaN) })).toThrow(/NaN/);
+    expect(() => evbmf([1, 2], { L: 3, M: 2 })).toThrow(/L ≤ M/);
+  });
+});
+
+describe('kernel ranks', () => {
+  it('tucker2VbmfRanks finds the multilinear ranks of a Tucker kernel plus small noise', () => {
+    const W = addNoise(tuckerKernel([32, 24, 3, 3], [6, 4], 10), 0.02, 11);
+    const r = tucker2VbmfRanks(W);
+    expect(r.ranks).toEqual([6, 4]);
+    expect(r.out.rank).toBe(6);
+    expect(r.in.rank).toBe(4);
+  });
+
+  it('tucker2VbmfRanks never returns a rank below 1, even for noise', () => {
+    const r = tucker2VbmfRanks(randomKernel([16, 12, 3, 3], 12));
+    expect(r.ranks[0]).toBeGreaterThanOrEqual(1);
+    expect(r.ranks[1]).toBeGreaterThanOrEqual(1);
+  });
+
+  it('unfoldingSingularValues are those of the mode-1 (N × C·k²) and mode-2 (C × N·k²) unfoldings', () => {
+    const W = randomKernel([6, 4, 3, 3], 13);
+    const [N, C, K] = [6, 4, 9];
+    const mode1 = Array.from({ length: N }, (_, n) => Array.from(W.data.subarray(n * C * K, (n + 1) * C * K))); // prettier-ignore
+    const mode2 = Array.from({ length: C }, (_, c) => {
+      const row: number[] = [];
+      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) row.push(W.data[(n * C + c) * K + k]);
+      return row;
+    });
+    for (const [mode, rows] of [['out', mode1], ['in', mode2]] as const) {
+      const ref = new SingularValueDecomposition(new Matrix(rows), { autoTranspose: true }).diagonal;
+      const sv = unfoldingSingularValues(W, mode);
+      expect(sv.length).toBe(ref.length);
+      for (let t = 0; t < ref.length; t++) expect(sv[t]).toBeCloseTo(ref[t], 4);
+    }
+  });
+
+  it('energyRank keeps the smallest rank reaching the energy fraction', () => {
+    const sv = Float64Array.of(2, 1, 0); // energies 4, 1, 0 of 5
+    expect(energyRank(sv, 0.8)).toBe(1);
+    expect(energyRank(sv, 0.81)).toBe(2);
+    expect(energyRank(sv, 1)).toBe(2);
+    expect(() => energyRank(sv, 1.5, { name: 'conv1' })).toThrow(/layer "conv1"/);
+  });
+
+  it('tucker2EnergyRanks grow with the energy fraction and reach [N, C] at 1', () => {
+    const W = randomKernel([10, 8, 3, 3], 14);
+    const lo = tucker2EnergyRanks(W, 0.5);
+    const hi = tucker2EnergyRanks(W, 0.9);
+    expect(hi[0]).toBeGreaterThanOrEqual(lo[0]);
+    expect(hi[1]).toBeGreaterThanOrEqual(lo[1]);
+    expect(tucker2EnergyRanks(W, 1)).toEqual([10, 8]);
+  });
+});
