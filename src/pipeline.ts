@@ -10,7 +10,7 @@ import { parseInputShape, type Shape } from './models/shapes.js';
 import { layersModelFiles } from './models/tfjs/load.js';
 import { writeFolderAtomically } from './models/atomic-dir.js';
 import { convertGraph, validateRankOptions, type Conversion, type ConvertOptions } from './convert/convert.js';
-import { useBackend, type BackendChoice } from './eval/backend.js';
+import { createRunner, type RuntimeChoice } from './eval/runner.js';
 import { imageInput, randomInput, type InputSpec } from './eval/inputs.js';
 import { measureConversion, type ConversionErrors } from './eval/conversion-errors.js';
 import { buildReport, type ConversionReport } from './report/conversion-report.js';
@@ -24,7 +24,10 @@ export interface ConvertModelOptions extends ConvertOptions {
   inputImage?: string;
   /** Skip the measurement on an input (costs and kernel errors only). */
   evaluate?: boolean;
-  backend?: BackendChoice;
+  /** tfjs backend or 'ort'; 'auto' = tfjs (node → wasm → cpu) for TF.js models, ORT for ONNX. */
+  backend?: RuntimeChoice;
+  /** ORT threads. */
+  threads?: number;
   seed?: number;
   /** Where to write the converted model and report.json; nothing is written when absent. */
   outDir?: string;
@@ -57,11 +60,12 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
   let evaluateSeconds: number | null = null;
   let inputShapes: Record<string, Shape> | undefined = opts.inputShape ? parseInputShape(opts.inputShape, original) : undefined;
   if (opts.evaluate !== false) {
-    backend = await useBackend(opts.backend ?? 'auto');
+    const runner = await createRunner(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
+    backend = runner.name;
     input = await resolveInput(original, opts);
     inputShapes = { [original.inputs[0]]: input.shape };
     const t1 = performance.now();
-    errors = await measureConversion(conversion, original, input.batch, opts.inputImage ? 255 : undefined);
+    errors = await measureConversion(runner, conversion, original, input.batch, opts.inputImage ? 255 : undefined);
     evaluateSeconds = (performance.now() - t1) / 1000;
   }
   const report = buildReport(original, conversion, errors, {

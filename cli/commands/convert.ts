@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { convertModel } from '../../src/pipeline.js';
 import { conversionTable } from '../../src/report/table.js';
-import { BACKEND_CHOICES } from '../../src/eval/backend.js';
+import { RUNTIME_CHOICES } from '../../src/eval/runner.js';
 import { int, list, num, print } from '../options.js';
 
 export function registerConvert(program: Command): void {
@@ -23,14 +23,15 @@ export function registerConvert(program: Command): void {
     .option('--input-shape <H,W>', 'spatial size for costs and the measurement input')
     .option('--input <image.png>', 'measure output error on this image (default: seeded random input)')
     .option('--no-eval', 'skip running the models (costs and kernel errors only)')
-    .addOption(new Option('--backend <b>', 'tfjs backend for the measurement').choices(BACKEND_CHOICES).default('auto'))
+    .addOption(new Option('--backend <b>', 'runtime for the measurement: tfjs backends, or ort (onnxruntime)').choices(RUNTIME_CHOICES).default('auto'))
+    .option('--threads <n>', 'onnxruntime intra-op threads', int, 2)
     .option('--seed <n>', 'seed of the random measurement input', int, 1)
     .option('--json', 'print the report as JSON on stdout')
     .action(async (model: string, o) => {
     const { report } = await convertModel(model, {
       method: o.method, order: o.order, rank: o.rank, energy: o.energy, form: o.form, layers: o.layers, skip: o.skip,
       minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape, inputImage: o.input,
-      evaluate: o.eval, backend: o.backend, seed: o.seed, outDir: o.out,
+      evaluate: o.eval, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out,
     });
     print(o.json, report, `${conversionTable(report)}\nwrote ${o.out}/ (model + report.json)`);
   });

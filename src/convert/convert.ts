@@ -84,7 +84,7 @@ export function convertGraph(input: Graph, opts: ConvertOptions): Conversion {
     const nd = decouple(conv.kernel, { order, name: conv.name, ...(fixed !== undefined ? { rank: fixed } : { energy: opts.energy }) });
     const ratio = macRatio(conv, nd.rank, order);
     if (ratio >= 1 && !opts.keepUnprofitable) {
-      kept.push({ name: conv.name, reason: `T = ${nd.rank} would cost ${ratio.toFixed(2)}× its MACs (N = ${conv.kernel.shape[0]} is too small to gain; --keep-unprofitable replaces it anyway)` });
+      kept.push({ name: conv.name, reason: `at T = ${nd.rank} the decomposition would cost ${ratio.toFixed(2)}× the conv's MACs (--keep-unprofitable replaces it anyway)` });
       continue;
     }
     const rep = order === 'dw-pw' ? dwPwReplacement(conv, nd, form, graph.layout) : pwDwReplacement(conv, nd, form);

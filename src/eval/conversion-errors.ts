@@ -8,7 +8,8 @@
  */
 import type { Graph, InputNode, Node } from '../models/ir.js';
 import type { Conversion } from '../convert/convert.js';
-import { runGraph, type Batch } from './tfjs-run.js';
+import type { Batch } from './tfjs-run.js';
+import type { GraphRunner } from './runner.js';
 import { compareOutputs, peakRange, relL2, type OutputComparison } from './metrics.js';
 
 export interface LayerOutputError {
@@ -24,7 +25,7 @@ export interface ConversionErrors {
   converted: Batch;
 }
 
-export async function measureConversion(conv: Conversion, original: Graph, input: Batch, dataRange?: number): Promise<ConversionErrors> {
+export async function measureConversion(runner: GraphRunner, conv: Conversion, original: Graph, input: Batch, dataRange?: number): Promise<ConversionErrors> {
   const ref = conv.reference;
   const names = conv.layers.map((l) => l.name);
   const byName = new Map(ref.nodes.map((n) => [n.name, n]));
@@ -32,13 +33,13 @@ export async function measureConversion(conv: Conversion, original: Graph, input
   const refOutputs = [...new Set([...names, ...names.map(inputsOf).filter((n) => !ref.inputs.includes(n))])];
   const refActs = new Map<string, Batch>();
   if (refOutputs.length) {
-    const acts = await runGraph(ref, input, refOutputs);
+    const acts = await runner.run(ref, input, refOutputs);
     refOutputs.forEach((n, i) => refActs.set(n, acts[i]));
   }
   for (const n of ref.inputs) refActs.set(n, input);
-  const convActs = conv.layers.length ? await runGraph(conv.graph, input, conv.layers.map((l) => l.output)) : [];
-  const [origOut] = await runGraph(original, input);
-  const [convOut] = await runGraph(conv.graph, input);
+  const convActs = conv.layers.length ? await runner.run(conv.graph, input, conv.layers.map((l) => l.output)) : [];
+  const [origOut] = await runner.run(original, input);
+  const [convOut] = await runner.run(conv.graph, input);
 
   const layers: LayerOutputError[] = [];
   for (const [i, layer] of conv.layers.entries()) {
@@ -50,7 +51,7 @@ export async function measureConversion(conv: Conversion, original: Graph, input
     const feed = repNodes.flatMap((n) => n.inputs).find((i) => !part.has(i)) as string;
     const inputNode: InputNode = { op: 'input', name: feed, inputs: [], shape: a.shape.slice(1), dtype: 'float32' };
     const mini: Graph = { name: `${layer.name}_local`, layout: ref.layout, nodes: [inputNode, ...repNodes], inputs: [feed], outputs: [layer.output] };
-    const [local] = await runGraph(mini, a);
+    const [local] = await runner.run(mini, a);
     const y = refActs.get(layer.name) as Batch;
     layers.push({ name: layer.name, outputRelError: relL2(y.data, local.data), accumulatedRelError: relL2(y.data, convActs[i].data) });
   }
