@@ -440,35 +440,28 @@ function sliceInit(p: Problem, tapGram: Float64Array, gauss: () => number): Fact
   for (let r = 0; r < Math.min(R, candidates.length); r++) take[candidates[r].t]++;
 
   let r = 0;
-  const col = new Float64Array(Math.max(N, C));
   for (let t = 0; t < K; t++) {
     const m = take[t];
     if (m === 0) continue;
-    const vecs = solvers[t].vectors(m);
+    const vecs = solvers[t].vectors(m); // m × small, unit rows
     const w = slices[t];
+    // The other side of each singular pair, all m at once: N ≤ C gives left vectors u and
+    // Wᵀu = σ·v (m × C); C < N gives right vectors v and W·v = σ·u (m × N).
+    const other = new Float64Array(m * (N <= C ? C : N));
+    if (N <= C) gemmNT(vecs, transpose(w, N, C), other, { m, n: C, k: N });
+    else gemmNT(vecs, w, other, { m, n: N, k: C });
     for (let s = 0; s < m; s++, r++) {
-      const u = vecs.subarray(s * small, (s + 1) * small);
       if (N <= C) {
-        // u is a left singular vector: A = u·σ, B = Wᵀu/σ with σ = ‖Wᵀu‖.
-        col.fill(0, 0, C);
-        for (let n = 0; n < N; n++) {
-          const un = u[n];
-          if (un === 0) continue;
-          for (let c = 0; c < C; c++) col[c] += un * w[n * C + c];
-        }
+        // A = u·σ, B = Wᵀu/σ with σ = ‖Wᵀu‖ (B stays 0 for σ = 0).
         let sigma = 0;
-        for (let c = 0; c < C; c++) sigma += col[c] * col[c];
+        for (let c = 0; c < C; c++) sigma += other[s * C + c] ** 2;
         sigma = Math.sqrt(sigma);
-        for (let n = 0; n < N; n++) f.A[n * R + r] = u[n] * sigma;
-        for (let c = 0; c < C; c++) f.B[c * R + r] = sigma > 0 ? col[c] / sigma : 0;
+        for (let n = 0; n < N; n++) f.A[n * R + r] = vecs[s * N + n] * sigma;
+        if (sigma > 0) for (let c = 0; c < C; c++) f.B[c * R + r] = other[s * C + c] / sigma;
       } else {
-        // u is a right singular vector: B = u, A = W·u (= σ·left vector).
-        for (let c = 0; c < C; c++) f.B[c * R + r] = u[c];
-        for (let n = 0; n < N; n++) {
-          let s2 = 0;
-          for (let c = 0; c < C; c++) s2 += w[n * C + c] * u[c];
-          f.A[n * R + r] = s2;
-        }
+        // B = v, A = W·v.
+        for (let c = 0; c < C; c++) f.B[c * R + r] = vecs[s * C + c];
+        for (let n = 0; n < N; n++) f.A[n * R + r] = other[s * N + n];
       }
       for (let k = 0; k < K; k++) f.S[k * R + r] = basis[t * K + k];
       if (p.separable) {

@@ -80,7 +80,25 @@ interface Emitted {
   weights: { role: string; shape: number[]; data: Float32Array }[];
 }
 
-function emitConv(node: Conv2DNode, inputs: string[]): Emitted[] {
+/**
+ * tfjs-layers' DepthwiseConv2D ignores dilation_rate (tfjs 4.22: "TODO(cais): Add support for
+ * dilation"), so a dilated depthwise kernel is written as the equivalent undilated one with zeros
+ * between the taps: exact in every runtime, at the cost of a larger kernel in TF.js.
+ */
+export function undilate(node: Conv2DNode): Conv2DNode {
+  const [dh, dw] = node.dilations;
+  if (dh === 1 && dw === 1) return node;
+  const [n, cg, kh, kw] = node.kernel.shape;
+  const eh = (kh - 1) * dh + 1;
+  const ew = (kw - 1) * dw + 1;
+  const data = new Float32Array(n * cg * eh * ew);
+  for (let o = 0; o < n * cg; o++)
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) data[(o * eh + i * dh) * ew + j * dw] = node.kernel.data[(o * kh + i) * kw + j];
+  return { ...node, kernel: { shape: [n, cg, eh, ew], data }, dilations: [1, 1] };
+}
+
+function emitConv(original: Conv2DNode, inputs: string[]): Emitted[] {
+  const node = isDepthwise(original) ? undilate(original) : original;
   const out: Emitted[] = [];
   let padding: 'same' | 'valid';
   let ins = inputs;
