@@ -90,14 +90,16 @@ function printTable(method: string, rows: Row[]): void {
       `${pad('seconds', 8)} ${pad('relErr', 8)}  notes`,
   );
   for (const r of rows) {
-    console.log(
-      `${r.layer.padEnd(8)} ${pad(r.shape, 9)} ${pad(r.rank, 10)} ${pad(r.macRatio.toFixed(2), 6)} ` +
-        `${pad(r.seconds.toFixed(2), 8)} ${pad(r.relError.toFixed(4), 8)}  ${r.extra}`,
-    );
+    const cells = [r.layer.padEnd(8), pad(r.shape, 9), pad(r.rank, 10)];
+    cells.push(pad(r.macRatio.toFixed(2), 6), pad(r.seconds.toFixed(2), 8));
+    cells.push(pad(r.relError.toFixed(4), 8), ` ${r.extra}`);
+    console.log(cells.join(' '));
   }
   const total = rows.reduce((s, r) => s + r.seconds, 0);
   const rssMb = process.resourceUsage().maxRSS / 1024;
-  console.log(`total ${method}: ${total.toFixed(2)} s; process peak RSS so far ${rssMb.toFixed(0)} MB`);
+  console.log(
+    `total ${method}: ${total.toFixed(2)} s; process peak RSS so far ${rssMb.toFixed(0)} MB`,
+  );
 }
 
 function main(): void {
@@ -168,9 +170,12 @@ function main(): void {
         macRatio: dense(l) / (rank * (l.C + K + l.N)),
         seconds,
         relError: r.kernelRelError,
-        extra:
-          `${r.iterations} it${r.converged ? ', converged' : ''}` +
-          `${r.degenerate ? ', DEGENERATE' : ''}${r.warnings.length ? `, ${r.warnings.length} warnings` : ''}`,
+        extra: [
+          `${r.iterations} it`,
+          ...(r.converged ? ['converged'] : []),
+          ...(r.degenerate ? ['DEGENERATE'] : []),
+          ...(r.warnings.length ? [`${r.warnings.length} warnings`] : []),
+        ].join(', '),
       });
     });
     printTable('CP3 (ALS, slice start)', rows);

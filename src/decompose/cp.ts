@@ -16,9 +16,9 @@
  * ‖W‖). Internally W is divided by ‖W‖, so "1" is the kernel's norm in every threshold below.
  *
  * Cost control (a VGG16 512×512×3×3 layer at R ≈ 1142 is 2.4 M entries × R per pass):
- *   - MTTKRP is never formed through the Khatri–Rao product (that would be (C·K) × R doubles, larger
- *     than the kernel). Instead, per tap k, P_k = W_k·B (N × R) and Z_k = (A∘s_k)ᵀ·W_k are products
- *     of the kernel's N × C slices with the factors, and
+ *   - MTTKRP is never formed through the Khatri–Rao product (that would be (C·K) × R doubles,
+ *     larger than the kernel). Instead, per tap k, P_k = W_k·B (N × R) and W_kᵀ·(A∘s_k) (C × R)
+ *     are products of the kernel's N × C slices with the factors, and
  *       M_A[n, r] = Σ_k P_k[n, r]·S[k, r],  M_S[k, r] = Σ_n A[n, r]·P_k[n, r],
  *       M_B = Σ_k W_kᵀ·(A∘s_k).
  *     The A and S updates share the P_k (computed in blocks of rows, so only K·64·R of them live at
@@ -32,7 +32,14 @@
  * iterate seen is returned with a warning. The reported error is always finite.
  */
 import { gemmNT, gramRows, solveSpdRows, spdRowSolver, transpose } from './linalg.js';
-import { checkKernel, describe, frobenius, permuted, toTensor, type KernelDims } from './kernel64.js';
+import {
+  checkKernel,
+  describe,
+  frobenius,
+  permuted,
+  toTensor,
+  type KernelDims,
+} from './kernel64.js';
 import { mulberry32 } from './random.js';
 import { symEig, symEigSolver } from './symeig.js';
 import type { Tensor } from './tensor.js';
@@ -200,14 +207,10 @@ function decompose(kernel: Tensor, opts: CpOptions, separable: boolean) {
   const norm = frobenius(kernel);
   const warnings: string[] = [];
   if (norm === 0) {
+    // Exact zero factors; fit is defined as 1 (nothing to approximate).
+    const diagnostics = { fit: 1, kernelRelError: 0, iterations: 0, converged: true };
     const f = emptyFactors(dims, R);
-    return {
-      dims,
-      R,
-      f,
-      norm,
-      diagnostics: { fit: 1, kernelRelError: 0, iterations: 0, converged: true, degenerate: false, warnings }, // prettier-ignore
-    };
+    return { dims, R, f, norm, diagnostics: { ...diagnostics, degenerate: false, warnings } };
   }
   const problem: Problem = {
     dims,
@@ -224,35 +227,33 @@ function decompose(kernel: Tensor, opts: CpOptions, separable: boolean) {
     );
   }
 
-  let out = runAls(problem, initialFactors(problem, init, seed), { nIterMax, tol, maxWeight });
+  const als = { nIterMax, tol, maxWeight };
+  let out = runAls(problem, initialFactors(problem, init, seed), als);
   let iterations = out.iterations;
   let degenerate = false;
+  let best = { f: out.best, err: out.bestErr };
   if (out.degenerate) {
     degenerate = true;
     warnings.push(`${what}: ${out.degenerate}; restarting once from a random start`);
-    const first = out;
     const retrySeed = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0) + 1;
-    out = runAls(problem, initialFactors(problem, 'random', retrySeed), { nIterMax, tol, maxWeight });
+    out = runAls(problem, initialFactors(problem, 'random', retrySeed), als);
     iterations += out.iterations;
     if (out.degenerate) {
-      warnings.push(`${what}: the restart degenerated too (${out.degenerate}); returning the best finite iterate`); // prettier-ignore
+      warnings.push(
+        `${what}: the restart degenerated too (${out.degenerate}); ` +
+          'returning the best finite iterate of both runs',
+      );
     }
-    if (first.best && (!out.best || first.bestErr < out.bestErr)) out = { ...out, best: first.best, bestErr: first.bestErr }; // prettier-ignore
+    if (out.best && out.bestErr < best.err) best = { f: out.best, err: out.bestErr };
   }
-  let f = out.best;
-  let err = out.bestErr;
+  let { f, err } = best;
   if (!f) {
     warnings.push(`${what}: no finite CP iterate; returning zero factors (kernelRelError 1)`);
     f = emptyFactors(dims, R);
     err = 1;
   }
-  return {
-    dims,
-    R,
-    f,
-    norm,
-    diagnostics: { fit: 1 - err, kernelRelError: err, iterations, converged: out.converged, degenerate, warnings }, // prettier-ignore
-  };
+  const diagnostics = { fit: 1 - err, kernelRelError: err, iterations, converged: out.converged };
+  return { dims, R, f, norm, diagnostics: { ...diagnostics, degenerate, warnings } };
 }
 
 function emptyFactors(d: KernelDims, R: number): Factors {
@@ -371,7 +372,14 @@ function rowColumnGrams(g: Float64Array, kh: number, kw: number): [Float64Array,
 }
 
 /** S[(i, j), r] = V[i, r]·H[j, r]. */
-function khatriRao(V: Float64Array, H: Float64Array, S: Float64Array, kh: number, kw: number, R: number) {
+function khatriRao(
+  V: Float64Array,
+  H: Float64Array,
+  S: Float64Array,
+  kh: number,
+  kw: number,
+  R: number,
+): void {
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
       const o = (i * kw + j) * R;
@@ -504,8 +512,13 @@ function normalizeColumns(
   rows: number,
   R: number,
   gram: Float64Array,
-  carry: { A: Float64Array; N: number; gramA: Float64Array; alsoScale?: { m: Float64Array; rows: number }[] }, // prettier-ignore
-) {
+  carry: {
+    A: Float64Array;
+    N: number;
+    gramA: Float64Array;
+    alsoScale?: { m: Float64Array; rows: number }[];
+  },
+): void {
   const s = new Float64Array(R);
   for (let r = 0; r < R; r++) s[r] = Math.sqrt(Math.max(0, gram[r * R + r]));
   for (let r = 0; r < R; r++) if (!(s[r] > 0)) s[r] = 1;
@@ -518,11 +531,23 @@ function normalizeColumns(
   }
 }
 
-function runAls(p: Problem, f: Factors, o: { nIterMax: number; tol: number; maxWeight: number }): RunOutcome {
+interface AlsOptions {
+  nIterMax: number;
+  tol: number;
+  maxWeight: number;
+}
+
+function runAls(p: Problem, f: Factors, o: AlsOptions): RunOutcome {
   const { dims, R, separable } = p;
   const { N, C, K, kh, kw } = dims;
   const NC = N * C;
-  const out: RunOutcome = { best: null, bestErr: Infinity, iterations: 0, converged: false, degenerate: null }; // prettier-ignore
+  const out: RunOutcome = {
+    best: null,
+    bestErr: Infinity,
+    iterations: 0,
+    converged: false,
+    degenerate: null,
+  };
 
   let gramA = factorGram(f.A, N, R);
   let gramB = factorGram(f.B, C, R);
@@ -560,7 +585,9 @@ function runAls(p: Problem, f: Factors, o: { nIterMax: number; tol: number; maxW
     hadamard(h, gramB, gramS);
     const Bt = transpose(f.B, C, R);
     mS.fill(0);
-    if (!solveABlocks(p, f, h, Bt, mS, pBlock, BLOCK)) return fail(out, 'singular normal matrix for A'); // prettier-ignore
+    if (!solveABlocks(p, f, h, Bt, mS, pBlock, BLOCK)) {
+      return fail(out, 'singular normal matrix for A');
+    }
     gramA = factorGram(f.A, N, R);
 
     // --- Spatial factors.
@@ -612,9 +639,12 @@ function runAls(p: Problem, f: Factors, o: { nIterMax: number; tol: number; maxW
       for (let b = 0; b < R; b++) hat += gramA[a * R + b] * gramB[a * R + b] * gramS[a * R + b];
     }
     const err = Math.sqrt(Math.max(0, 1 - 2 * inner + hat));
-    if (!Number.isFinite(err) || !allFinite(f)) return fail(out, `non-finite values at iteration ${it}`); // prettier-ignore
+    if (!Number.isFinite(err) || !allFinite(f)) {
+      return fail(out, `non-finite values at iteration ${it}`);
+    }
     if (Math.sqrt(heaviest) > o.maxWeight) {
-      return fail(out, `a component weight reached ${Math.sqrt(heaviest).toExponential(2)}·‖W‖ at iteration ${it} (diverging components)`); // prettier-ignore
+      const weight = Math.sqrt(heaviest).toExponential(2);
+      return fail(out, `a component weight reached ${weight}·‖W‖ at iteration ${it} (diverging)`);
     }
     if (err < out.bestErr) {
       out.bestErr = err;
@@ -652,7 +682,8 @@ function solveABlocks(
     mA.fill(0);
     for (let k = 0; k < K; k++) {
       const pk = pBlock.subarray(k * BLOCK * R, k * BLOCK * R + nb * R);
-      gemmNT(p.wKnc.subarray(k * NC + n0 * C, k * NC + (n0 + nb) * C), Bt, pk, { m: nb, n: R, k: C }); // prettier-ignore
+      const rows = p.wKnc.subarray(k * NC + n0 * C, k * NC + (n0 + nb) * C);
+      gemmNT(rows, Bt, pk, { m: nb, n: R, k: C });
       for (let i = 0; i < nb; i++) {
         for (let r = 0; r < R; r++) mA[i * R + r] += pk[i * R + r] * f.S[k * R + r];
       }
@@ -708,8 +739,8 @@ export function reconstructCp4(
   const kw = r.horizontal.shape[3];
   if (R2 !== R || r.vertical.shape[0] !== R || r.horizontal.shape[0] !== R) {
     throw new Error(
-      `reconstructCp4: outFactor [${r.outFactor.shape}], inFactor [${r.inFactor.shape}], vertical ` +
-        `[${r.vertical.shape}] and horizontal [${r.horizontal.shape}] disagree on the rank`,
+      `reconstructCp4: outFactor [${r.outFactor.shape}], inFactor [${r.inFactor.shape}], ` +
+        `vertical [${r.vertical.shape}], horizontal [${r.horizontal.shape}] disagree on the rank`,
     );
   }
   // Filters (R × K): the outer product of each component's vertical and horizontal parts.

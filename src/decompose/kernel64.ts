@@ -44,7 +44,8 @@ export function checkKernel(kernel: Tensor, name: string | undefined): KernelDim
   for (let i = 0; i < d.length; i++) probe += d[i] * 0;
   if (probe !== 0) {
     const i = d.findIndex((x) => !Number.isFinite(x));
-    const idx = [Math.floor(i / (C * kh * kw)), Math.floor(i / (kh * kw)) % C, Math.floor(i / kw) % kh, i % kw]; // prettier-ignore
+    const K = kh * kw;
+    const idx = [Math.floor(i / (C * K)), Math.floor(i / K) % C, Math.floor(i / kw) % kh, i % kw];
     throw new Error(
       `${what}: kernel value ${d[i]} at [n, c, i, j] = [${idx.join(', ')}] is not finite; ` +
         'fix or re-export the weights before decomposing',

@@ -62,7 +62,16 @@ function gemmRows4(
   a: Float64Array,
   b: Float64Array,
   c: Float64Array,
-  x: { i: number; n: number; n2: number; k: number; lda: number; ldb: number; ldc: number; alpha: number }, // prettier-ignore
+  x: {
+    i: number;
+    n: number;
+    n2: number;
+    k: number;
+    lda: number;
+    ldb: number;
+    ldc: number;
+    alpha: number;
+  },
 ): void {
   const { i, n, n2, k, lda, ldb, ldc, alpha } = x;
   const a0 = i * lda;
@@ -76,7 +85,7 @@ function gemmRows4(
   for (let j = 0; j < n2; j += 2) {
     const b0 = j * ldb;
     const b1 = b0 + ldb;
-    let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0; // prettier-ignore
+    let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
     for (let p = 0; p < k; p++) {
       const x0 = b[b0 + p];
       const x1 = b[b1 + p];
@@ -104,7 +113,7 @@ function gemmRows4(
   }
   if (n2 < n) {
     const b0 = n2 * ldb;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // prettier-ignore
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let p = 0; p < k; p++) {
       const y = b[b0 + p];
       s0 += a[a0 + p] * y;
@@ -138,7 +147,7 @@ export function gramRows(a: Float64Array, m: number, k: number, g?: Float64Array
     for (let j = i; j < n2; j += 2) {
       const b0 = j * k;
       const b1 = b0 + k;
-      let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0; // prettier-ignore
+      let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
       for (let p = 0; p < k; p++) {
         const x0 = a[b0 + p];
         const x1 = a[b1 + p];

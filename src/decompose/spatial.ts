@@ -37,7 +37,10 @@ export interface SpatialResult {
   horizontal: Tensor;
   /** All min(C·kh, N·kw) singular values of M, descending (in the kernel's units). */
   singularValues: Float64Array;
-  /** ‖W − Ŵ‖_F / ‖W‖_F = sqrt(Σ_{t>K} σ_t² / Σ σ_t²), of the float64 factors (0 for a zero kernel). */
+  /**
+   * ‖W − Ŵ‖_F / ‖W‖_F = sqrt(Σ_{t>K} σ_t² / Σ σ_t²), of the float64 factors (0 for a zero
+   * kernel); the float32 rounding of the returned tensors adds ~1e-7.
+   */
   kernelRelError: number;
 }
 

@@ -170,7 +170,7 @@ function lowerSymv4(a: Float64Array, n: number, k: number, v: Float64Array, p: F
     const v1 = v[i + 1];
     const v2 = v[i + 2];
     const v3 = v[i + 3];
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // prettier-ignore
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let j = k + 1; j < i; j++) {
       const x0 = a[r0 + j];
       const x1 = a[r1 + j];
@@ -461,7 +461,7 @@ function reflect4(hv: Float64Array, beta: Float64Array, z: Float64Array, o0: num
     const bk = beta[k];
     if (bk === 0) continue;
     const hk = k * n;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // prettier-ignore
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let j = k + 1; j < n; j++) {
       const h = hv[hk + j];
       s0 += h * z[o0 + j];

@@ -51,12 +51,17 @@ export function vbmfRank(matrix: MatrixInput): VbmfResult {
   for (let i = 0; i < data.length; i++) probe += data[i] * 0;
   if (probe !== 0) throw new Error('vbmfRank: matrix has NaN or infinite values');
   const m = Float64Array.from(data);
-  const sv = rows <= cols ? singularValues(m, rows, cols) : singularValues(transpose(m, rows, cols), cols, rows); // prettier-ignore
-  return evbmf(sv, { L: Math.min(rows, cols), M: Math.max(rows, cols) });
+  return evbmf(sidedSingularValues(m, rows, cols), sides(rows, cols));
 }
 
-/** Singular values (descending) of the rows×cols matrix m with rows ≤ cols, via m·mᵀ. */
-function singularValues(m: Float64Array, rows: number, cols: number): Float64Array {
+/** EVBMF's L ≤ M of a rows×cols matrix. */
+function sides(rows: number, cols: number): { L: number; M: number } {
+  return { L: Math.min(rows, cols), M: Math.max(rows, cols) };
+}
+
+/** Singular values (descending, min(rows, cols) of them) via the smaller side's Gram matrix. */
+function sidedSingularValues(m: Float64Array, rows: number, cols: number): Float64Array {
+  if (rows > cols) return sidedSingularValues(transpose(m, rows, cols), cols, rows);
   const { values } = symEig(gramRows(m, rows, cols), rows, { count: 0 });
   return values.map((x) => Math.sqrt(Math.max(0, x)));
 }
@@ -67,7 +72,9 @@ function singularValues(m: Float64Array, rows: number, cols: number): Float64Arr
 export function evbmf(sv: ArrayLike<number>, dims: { L: number; M: number }): VbmfResult {
   const { L, M } = dims;
   if (!(L >= 1 && M >= L) || sv.length !== L) {
-    throw new Error(`evbmf: need L ≤ M and L singular values, got L = ${L}, M = ${M}, ${sv.length} values`); // prettier-ignore
+    throw new Error(
+      `evbmf: need L ≤ M and L singular values, got L = ${L}, M = ${M}, ${sv.length} values`,
+    );
   }
   const alpha = L / M;
   const tauBar = 2.5129 * Math.sqrt(alpha);
@@ -172,7 +179,7 @@ export function unfoldingSingularValues(
   const rows = mode === 'out' ? N : C;
   const cols = mode === 'out' ? C * K : N * K;
   const m = permuted(kernel, dims, mode === 'out' ? 'nkc' : 'ckn', 1);
-  return rows <= cols ? singularValues(m, rows, cols) : singularValues(transpose(m, rows, cols), cols, rows); // prettier-ignore
+  return sidedSingularValues(m, rows, cols);
 }
 
 /**
@@ -186,8 +193,8 @@ export function tucker2VbmfRanks(
 ): { ranks: [number, number]; out: VbmfResult; in: VbmfResult } {
   const dims = checkKernel(kernel, opts.name);
   const { N, C, K } = dims;
-  const out = evbmf(unfoldingSingularValues(kernel, 'out', opts.name), { L: Math.min(N, C * K), M: Math.max(N, C * K) }); // prettier-ignore
-  const inn = evbmf(unfoldingSingularValues(kernel, 'in', opts.name), { L: Math.min(C, N * K), M: Math.max(C, N * K) }); // prettier-ignore
+  const out = evbmf(unfoldingSingularValues(kernel, 'out', opts.name), sides(N, C * K));
+  const inn = evbmf(unfoldingSingularValues(kernel, 'in', opts.name), sides(C, N * K));
   return { ranks: [Math.max(1, out.rank), Math.max(1, inn.rank)], out, in: inn };
 }
 

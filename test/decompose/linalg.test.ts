@@ -35,7 +35,8 @@ function eigQuality(g: Float64Array, n: number, count: number) {
   ).realEigenvalues.sort((a, b) => b - a);
   let valueErr = 0;
   for (let i = 0; i < n; i++) valueErr = Math.max(valueErr, Math.abs(ref[i] - values[i]));
-  return { residual: scale ? residual / scale : residual, orth, valueErr: scale ? valueErr / scale : valueErr, values }; // prettier-ignore
+  const rel = (x: number) => (scale ? x / scale : x);
+  return { residual: rel(residual), orth, valueErr: rel(valueErr), values };
 }
 
 describe('symEig', () => {
@@ -101,7 +102,9 @@ describe('gemmNT / Cholesky', () => {
     const before = c.slice();
     // c[1.., 2..] (5×6, ldc 9) += −2 · a[2.., 1..] (5×4, lda 11) · b[1.., 3..]ᵀ (6×4, ldb 11)
     gemmNT(a.subarray(2 * 11 + 1), b.subarray(11 + 3), c.subarray(9 + 2), {
-      m: 5, n: 6, k: 4, lda: 11, ldb: 11, ldc: 9, alpha: -2, accumulate: true, // prettier-ignore
+      ...{ m: 5, n: 6, k: 4 },
+      ...{ lda: 11, ldb: 11, ldc: 9 },
+      ...{ alpha: -2, accumulate: true },
     });
     for (let i = 0; i < 7; i++) {
       for (let j = 0; j < 9; j++) {

@@ -56,7 +56,9 @@ describe('vbmfRank (empirical VBMF)', () => {
   it('keeps exactly the singular values above the reported threshold', () => {
     const m = lowRankPlusNoise(50, 70, 8, 0.3, 8);
     const r = vbmfRank(m);
-    const rows = Array.from({ length: 50 }, (_, i) => Array.from(m.data.subarray(i * 70, (i + 1) * 70)));
+    const rows = Array.from({ length: 50 }, (_, i) =>
+      Array.from(m.data.subarray(i * 70, (i + 1) * 70)),
+    );
     const sv = new SingularValueDecomposition(new Matrix(rows), { autoTranspose: true }).diagonal;
     expect(r.rank).toBe(sv.filter((s) => s > r.threshold).length);
     // γ̲ = σ·sqrt(M(1 + τ̄)(1 + α/τ̄)), τ̄ = 2.5129·sqrt(α), α = L/M.
@@ -95,10 +97,12 @@ describe('kernel ranks', () => {
     expect(r.ranks[1]).toBeGreaterThanOrEqual(1);
   });
 
-  it('unfoldingSingularValues are those of the mode-1 (N × C·k²) and mode-2 (C × N·k²) unfoldings', () => {
+  it('unfoldingSingularValues: mode-1 (N × C·k²) and mode-2 (C × N·k²) spectra', () => {
     const W = randomKernel([6, 4, 3, 3], 13);
     const [N, C, K] = [6, 4, 9];
-    const mode1 = Array.from({ length: N }, (_, n) => Array.from(W.data.subarray(n * C * K, (n + 1) * C * K))); // prettier-ignore
+    const mode1 = Array.from({ length: N }, (_, n) =>
+      Array.from(W.data.subarray(n * C * K, (n + 1) * C * K)),
+    );
     const mode2 = Array.from({ length: C }, (_, c) => {
       const row: number[] = [];
       for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) row.push(W.data[(n * C + c) * K + k]);

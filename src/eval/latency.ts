@@ -1,0 +1,239 @@
+/**
+ * Latency of an original and a converted model in one process, on one engine: whole model, and
+ * per replaced layer (the regular conv alone against its replacement subgraph, each fed a random
+ * input of the layer's input shape). Measured speedup is printed beside the theoretical (MAC)
+ * speedup and their ratio — the number that says whether the runtime delivers what the MAC count
+ * promises.
+ */
+import { channelAxis, type Conv2DNode, type Graph, type InputNode, type Node } from '../models/ir.js';
+import { graphCosts, totalCost } from '../models/cost.js';
+import { inferShapes, type Shape } from '../models/shapes.js';
+import { kerasLayerName } from '../models/tfjs/ir-to-keras.js';
+import type { Engine } from './engine.js';
+import { seededUniform, inputNodeOf } from './inputs.js';
+import type { Batch } from './tfjs-run.js';
+import { measuredSpeedup, type TimingOptions, type TimingStats } from './timing.js';
+
+export interface LatencyOptions extends TimingOptions {
+  /** Images per run; default 1. */
+  batchSize?: number;
+  /** Per-example input shape (no batch dim) in the graph's layout; default: the declared one. */
+  inputShape?: Shape;
+  /** Seed of the random inputs; default 1. */
+  seed?: number;
+  /** Also time every replaced layer alone; default true. */
+  perLayer?: boolean;
+  /** Called before each timing, for progress bars. */
+  onStep?: (label: string) => void;
+}
+
+export interface ModelLatency {
+  timing: TimingStats;
+  macs: number | null;
+  params: number;
+}
+
+export interface LayerLatency {
+  name: string;
+  /** [kh, kw, C, N] as in model.json. */
+  kernel: [number, number, number, number];
+  stride: [number, number];
+  /** Per-example input shape of the layer, graph layout. */
+  inputShape: number[];
+  /** Nodes standing in for the conv in the converted model. */
+  replacedBy: string[];
+  original: TimingStats;
+  converted: TimingStats;
+  macsBefore: number;
+  macsAfter: number;
+  measuredSpeedup: number;
+  theoreticalSpeedup: number;
+  /** measured / theoretical. */
+  ratio: number;
+}
+
+export interface LatencyReport {
+  tool: 'netdecouple';
+  kind: 'latency';
+  model: string;
+  against: string | null;
+  backend: string;
+  threads: number | null;
+  batchSize: number;
+  /** Per-example input shape, graph layout. */
+  inputShape: number[];
+  layout: Graph['layout'];
+  input: string;
+  original: ModelLatency;
+  converted: ModelLatency | null;
+  measuredSpeedup: number | null;
+  theoreticalSpeedup: number | null;
+  ratio: number | null;
+  layers: LayerLatency[];
+  /** Per-layer timings ran without layout transposes (ORT: NCHW mini graphs). */
+  layerLayout: Graph['layout'] | null;
+}
+
+/** The per-example input shape to time at: the given one, else the declared one when fully known. */
+export function resolveInputShape(graph: Graph, shape?: Shape): number[] {
+  const node = inputNodeOf(graph);
+  const s = shape ?? node.shape;
+  if (s.some((d) => d === null)) throw new Error(`the model's input shape [${node.shape.map((d) => d ?? '?').join(',')}] has free dimensions: give --input-shape H,W`);
+  return s as number[];
+}
+
+export function randomBatch(shape: number[], batchSize: number, seed: number, range: [number, number]): Batch {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`--batch ${batchSize}: must be a positive integer`);
+  const n = shape.reduce((a, b) => a * b, 1) * batchSize;
+  return { shape: [batchSize, ...shape], data: seededUniform(n, seed, range[0], range[1]) };
+}
+
+function defaultRange(graph: Graph, shape: number[]): [number, number] {
+  const c = graph.layout === 'NHWC' ? shape[shape.length - 1] : shape[0];
+  return c === 3 ? [0, 255] : [0, 1];
+}
+
+export async function timeGraph(engine: Engine, graph: Graph, input: Batch, opts: TimingOptions = {}): Promise<TimingStats> {
+  const m = await engine.prepare(graph);
+  try {
+    return await m.time(input, opts);
+  } finally {
+    await m.dispose();
+  }
+}
+
+export async function benchLatency(
+  engine: Engine,
+  original: Graph,
+  converted: Graph | null,
+  opts: LatencyOptions & { model?: string; against?: string | null } = {},
+): Promise<LatencyReport> {
+  const batchSize = opts.batchSize ?? 1;
+  const seed = opts.seed ?? 1;
+  const shape = resolveInputShape(original, opts.inputShape);
+  const range = defaultRange(original, shape);
+  const input = randomBatch(shape, batchSize, seed, range);
+  const inputShapes = { [original.inputs[0]]: shape };
+  const cost = (g: Graph) => totalCost(graphCosts(g, { [g.inputs[0]]: shape }));
+  const timing = { warmup: opts.warmup, runs: opts.runs };
+
+  opts.onStep?.('original model');
+  const origTiming = await timeGraph(engine, original, input, timing);
+  const oc = cost(original);
+  let conv: ModelLatency | null = null;
+  const layers: LayerLatency[] = [];
+  let layerLayout: Graph['layout'] | null = null;
+  if (converted) {
+    opts.onStep?.('converted model');
+    const convTiming = await timeGraph(engine, converted, input, timing);
+    const cc = cost(converted);
+    conv = { timing: convTiming, macs: cc.macs, params: cc.params };
+    if (opts.perLayer !== false) {
+      const shapes = inferShapes(original, inputShapes);
+      for (const pair of replacedLayers(original, converted)) {
+        opts.onStep?.(`layer ${pair.conv.name}`);
+        const inShape = shapes.get(pair.conv.inputs[0]) as number[];
+        const minis = layerGraphs(pair, inShape, original.layout);
+        const useNchw = engine.name === 'ort' && original.layout === 'NHWC' && minis.every(canRelayout);
+        const [a, b] = useNchw ? minis.map(toNchw) : minis;
+        layerLayout = a.layout;
+        const miniShape = (inputNodeOf(a).shape as number[]);
+        const x = randomBatch(miniShape, batchSize, seed + 1, [-1, 1]);
+        const ta = await timeGraph(engine, a, x, timing);
+        const tb = await timeGraph(engine, b, x, timing);
+        const ma = totalCost(graphCosts(a)).macs as number;
+        const mb = totalCost(graphCosts(b)).macs as number;
+        const [n, cg, kh, kw] = pair.conv.kernel.shape;
+        const measured = measuredSpeedup(ta, tb);
+        layers.push({
+          name: pair.conv.name, kernel: [kh, kw, cg * pair.conv.groups, n], stride: pair.conv.strides, inputShape: inShape,
+          replacedBy: pair.nodes.map((x) => x.name), original: ta, converted: tb, macsBefore: ma, macsAfter: mb,
+          measuredSpeedup: measured, theoreticalSpeedup: ma / mb, ratio: measured / (ma / mb),
+        });
+      }
+    }
+  }
+  const measured = conv ? measuredSpeedup(origTiming, conv.timing) : null;
+  const theoretical = conv && oc.macs !== null && conv.macs ? oc.macs / conv.macs : null;
+  return {
+    tool: 'netdecouple',
+    kind: 'latency',
+    model: opts.model ?? original.name,
+    against: opts.against ?? null,
+    backend: engine.name,
+    threads: engine.threads,
+    batchSize,
+    inputShape: shape,
+    layout: original.layout,
+    input: `random uniform [${range[0]}, ${range[1]}], seed ${seed}`,
+    original: { timing: origTiming, macs: oc.macs, params: oc.params },
+    converted: conv,
+    measuredSpeedup: measured,
+    theoreticalSpeedup: theoretical,
+    ratio: measured !== null && theoretical !== null ? measured / theoretical : null,
+    layers,
+    layerLayout,
+  };
+}
+
+export interface ReplacedLayer {
+  conv: Conv2DNode;
+  /** The replacement nodes in the converted graph, topological order. */
+  nodes: Node[];
+  /** The node outside the group the replacement reads. */
+  input: string;
+  /** The group node standing for the conv's output. */
+  output: string;
+}
+
+/**
+ * Pairs each regular conv of `original` that is gone from `converted` with the nodes that replaced
+ * it. Rewrites name them `<conv>/…` in the IR; a converted model read back from model.json has
+ * them as `<conv>__…` (kerasLayerName). Works for in-process conversions and saved ones alike.
+ */
+export function replacedLayers(original: Graph, converted: Graph): ReplacedLayer[] {
+  const have = new Set(converted.nodes.map((n) => n.name));
+  const out: ReplacedLayer[] = [];
+  for (const conv of original.nodes) {
+    if (conv.op !== 'conv2d' || have.has(conv.name)) continue;
+    const prefixes = [`${conv.name}/`, `${kerasLayerName(conv.name)}__`];
+    const nodes = converted.nodes.filter((n) => prefixes.some((p) => n.name.startsWith(p)));
+    if (!nodes.length) continue;
+    const names = new Set(nodes.map((n) => n.name));
+    const external = [...new Set(nodes.flatMap((n) => n.inputs).filter((i) => !names.has(i)))];
+    if (external.length !== 1) continue; // not a single-input replacement: nothing to time alone
+    const usedOutside = nodes.filter((n) => converted.outputs.includes(n.name) || converted.nodes.some((m) => !names.has(m.name) && m.inputs.includes(n.name)));
+    if (usedOutside.length !== 1) continue;
+    out.push({ conv, nodes, input: external[0], output: usedOutside[0].name });
+  }
+  return out;
+}
+
+/** [conv alone, replacement] as runnable graphs with one input of the conv's input shape. */
+export function layerGraphs(pair: ReplacedLayer, inputShape: number[], layout: Graph['layout']): [Graph, Graph] {
+  const input = (name: string): InputNode => ({ op: 'input', name, inputs: [], shape: [...inputShape], dtype: 'float32' });
+  const conv: Conv2DNode = { ...pair.conv, inputs: ['x'], source: undefined };
+  const a: Graph = { name: `${pair.conv.name}_regular`, layout, nodes: [input('x'), conv], inputs: ['x'], outputs: [conv.name] };
+  const nodes = pair.nodes.map((n) => ({ ...n, source: undefined, inputs: n.inputs.map((i) => (i === pair.input ? 'x' : i)) }) as Node);
+  const b: Graph = { name: `${pair.conv.name}_replacement`, layout, nodes: [input('x'), ...nodes], inputs: ['x'], outputs: [pair.output] };
+  return [a, b];
+}
+
+const LAYOUT_FREE: ReadonlySet<Node['op']> = new Set(['input', 'conv2d', 'concat', 'add', 'multiply', 'activation', 'identity']);
+
+function canRelayout(g: Graph): boolean {
+  return g.nodes.every((n) => LAYOUT_FREE.has(n.op));
+}
+
+/**
+ * The same mini graph in NCHW: ORT would otherwise time two layout transposes around a single
+ * layer, which a whole converted model pays once, not per layer.
+ */
+function toNchw(g: Graph): Graph {
+  const nodes = g.nodes.map((n): Node => {
+    if (n.op === 'input') return { ...n, shape: [n.shape[2], n.shape[0], n.shape[1]] };
+    if (n.op === 'concat') return { ...n, axis: channelAxis('NCHW') };
+    return n;
+  });
+  return { ...g, layout: 'NCHW', nodes };
+}
