@@ -75,8 +75,20 @@ interface Row {
   rank: string;
   macRatio: number;
   seconds: number;
+  /** CPU time of this process (user + system): wall time minus time lost to other processes. */
+  cpuSeconds: number;
   relError: number;
   extra: string;
+}
+
+/** Runs f, returning its value with wall and CPU seconds. */
+function timed<T>(f: () => T): { value: T; seconds: number; cpuSeconds: number } {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = f();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { value, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 function pad(s: string | number, n: number): string {
@@ -87,18 +99,21 @@ function printTable(method: string, rows: Row[]): void {
   console.log(`\n${method}`);
   console.log(
     `${'layer'.padEnd(8)} ${pad('C→N', 9)} ${pad('rank', 10)} ${pad('MAC÷', 6)} ` +
-      `${pad('seconds', 8)} ${pad('relErr', 8)}  notes`,
+      `${pad('wall s', 8)} ${pad('cpu s', 8)} ${pad('relErr', 8)}  notes`,
   );
   for (const r of rows) {
     const cells = [r.layer.padEnd(8), pad(r.shape, 9), pad(r.rank, 10)];
     cells.push(pad(r.macRatio.toFixed(2), 6), pad(r.seconds.toFixed(2), 8));
+    cells.push(pad(r.cpuSeconds.toFixed(2), 8));
     cells.push(pad(r.relError.toFixed(4), 8), ` ${r.extra}`);
     console.log(cells.join(' '));
   }
   const total = rows.reduce((s, r) => s + r.seconds, 0);
+  const cpu = rows.reduce((s, r) => s + r.cpuSeconds, 0);
   const rssMb = process.resourceUsage().maxRSS / 1024;
   console.log(
-    `total ${method}: ${total.toFixed(2)} s; process peak RSS so far ${rssMb.toFixed(0)} MB`,
+    `total ${method}: ${total.toFixed(2)} s wall, ${cpu.toFixed(2)} s CPU; ` +
+      `process peak RSS so far ${rssMb.toFixed(0)} MB`,
   );
 }
 
@@ -119,9 +134,9 @@ function main(): void {
     const rows: Row[] = [];
     layers.forEach((l, i) => {
       const ranks = tuckerRanks(l.C, l.N);
-      const t = performance.now();
-      const r = tucker2(kernels[i], { ranks, nIterMax: tuckerIters, name: l.name });
-      const seconds = (performance.now() - t) / 1000;
+      const { value: r, seconds, cpuSeconds } = timed(() =>
+        tucker2(kernels[i], { ranks, nIterMax: tuckerIters, name: l.name }),
+      );
       const macs = l.C * ranks[1] + ranks[1] * ranks[0] * K + ranks[0] * l.N;
       rows.push({
         layer: l.name,
@@ -129,6 +144,7 @@ function main(): void {
         rank: `${ranks[0]},${ranks[1]}`,
         macRatio: dense(l) / macs,
         seconds,
+        cpuSeconds,
         relError: r.kernelRelError,
         extra: `${r.iterations} it${r.converged ? ', converged' : ''}`,
       });
@@ -140,15 +156,16 @@ function main(): void {
     const rows: Row[] = [];
     layers.forEach((l, i) => {
       const rank = spatialRank(l.C, l.N);
-      const t = performance.now();
-      const r = spatial(kernels[i], { rank, name: l.name });
-      const seconds = (performance.now() - t) / 1000;
+      const { value: r, seconds, cpuSeconds } = timed(() =>
+        spatial(kernels[i], { rank, name: l.name }),
+      );
       rows.push({
         layer: l.name,
         shape: `${l.C}→${l.N}`,
         rank: String(rank),
         macRatio: dense(l) / (rank * 3 * (l.C + l.N)),
         seconds,
+        cpuSeconds,
         relError: r.kernelRelError,
         extra: '',
       });
@@ -160,15 +177,16 @@ function main(): void {
     const rows: Row[] = [];
     layers.forEach((l, i) => {
       const rank = cpRank(l.C, l.N);
-      const t = performance.now();
-      const r = cp3(kernels[i], { rank, nIterMax: cpIters, name: l.name });
-      const seconds = (performance.now() - t) / 1000;
+      const { value: r, seconds, cpuSeconds } = timed(() =>
+        cp3(kernels[i], { rank, nIterMax: cpIters, name: l.name }),
+      );
       rows.push({
         layer: l.name,
         shape: `${l.C}→${l.N}`,
         rank: String(rank),
         macRatio: dense(l) / (rank * (l.C + K + l.N)),
         seconds,
+        cpuSeconds,
         relError: r.kernelRelError,
         extra: [
           `${r.iterations} it`,

@@ -13,7 +13,10 @@ import { convertGraph, validateRankOptions, type Conversion, type ConvertOptions
 import { createRunner, type RuntimeChoice } from './eval/runner.js';
 import { imageInput, randomInput, type InputSpec } from './eval/inputs.js';
 import { measureConversion, type ConversionErrors } from './eval/conversion-errors.js';
-import { buildReport, type ConversionReport } from './report/conversion-report.js';
+import { buildReport, type ConversionReport, type CalibrationReport } from './report/conversion-report.js';
+import { createEngine } from './eval/engine.js';
+import { calibrate, type CalibrationMode } from './eval/calibrate.js';
+import { loadCalibrationData } from './eval/calibration-data.js';
 
 export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
@@ -29,6 +32,10 @@ export interface ConvertModelOptions extends ConvertOptions {
   /** ORT threads. */
   threads?: number;
   seed?: number;
+  /** Calibration data (fashion-mnist-train[:N], images:<folder>): refit each replaced layer's last 1×1 by least squares. */
+  calibrate?: string;
+  calibSamples?: number;
+  calibMode?: CalibrationMode;
   /** Where to write the converted model and report.json; nothing is written when absent. */
   outDir?: string;
 }
@@ -51,25 +58,39 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
   validateRankOptions(opts);
   const original = await loadGraph(modelPath);
   const t0 = performance.now();
-  const conversion = convertGraph(original, opts);
+  let conversion = convertGraph(original, opts);
   const decomposeSeconds = (performance.now() - t0) / 1000;
 
   let backend: string | null = null;
   let input: InputSpec | null = null;
   let errors: ConversionErrors | null = null;
+  let uncalibratedErrors: ConversionErrors | null = null;
   let evaluateSeconds: number | null = null;
   let inputShapes: Record<string, Shape> | undefined = opts.inputShape ? parseInputShape(opts.inputShape, original) : undefined;
+  let calibration: CalibrationReport | null = null;
+  let uncalibrated: Conversion | null = null;
+  if (opts.calibrate) {
+    const data = await loadCalibrationData(opts.calibrate, original, { samples: opts.calibSamples, seed: opts.seed });
+    const engine = await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
+    const t2 = performance.now();
+    const cal = await calibrate(engine, conversion, data.batches, { mode: opts.calibMode, seed: opts.seed });
+    uncalibrated = conversion;
+    conversion = { ...conversion, graph: cal.graph };
+    calibration = { data: data.description, images: data.images, mode: cal.mode, backend: engine.name, seconds: (performance.now() - t2) / 1000, layers: cal.layers };
+  }
   if (opts.evaluate !== false) {
     const runner = await createRunner(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
     backend = runner.name;
     input = await resolveInput(original, opts);
     inputShapes = { [original.inputs[0]]: input.shape };
     const t1 = performance.now();
-    errors = await measureConversion(runner, conversion, original, input.batch, opts.inputImage ? 255 : undefined);
+    const range = opts.inputImage ? 255 : undefined;
+    errors = await measureConversion(runner, conversion, original, input.batch, range);
+    if (uncalibrated) uncalibratedErrors = await measureConversion(runner, uncalibrated, original, input.batch, range);
     evaluateSeconds = (performance.now() - t1) / 1000;
   }
   const report = buildReport(original, conversion, errors, {
-    version: VERSION, model: modelPath, backend, inputShapes, input: input?.description ?? null, decomposeSeconds, evaluateSeconds,
+    version: VERSION, model: modelPath, backend, inputShapes, input: input?.description ?? null, decomposeSeconds, evaluateSeconds, calibration, uncalibratedErrors,
   });
   if (opts.outDir) await saveConversion(opts.outDir, conversion.graph, report, modelPath);
   return { original, conversion, errors, input, report };

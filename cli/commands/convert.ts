@@ -22,6 +22,9 @@ export function registerConvert(program: Command): void {
     .option('--no-fold-bn', 'do not fold BatchNormalization into the preceding conv')
     .option('--input-shape <H,W>', 'spatial size for costs and the measurement input')
     .option('--input <image.png>', 'measure output error on this image (default: seeded random input)')
+    .option('--calibrate <data>', 'refit each replaced layer\'s last 1×1 conv by least squares on unlabelled data: fashion-mnist-train[:N] or images:<folder>')
+    .option('--calib-samples <n>', 'calibration images (or photo tiles)', int)
+    .addOption(new Option('--calib-mode <m>', 'lsq refits weights + bias; bias only shifts the bias').choices(['lsq', 'bias']).default('lsq'))
     .option('--no-eval', 'skip running the models (costs and kernel errors only)')
     .addOption(new Option('--backend <b>', 'runtime for the measurement: tfjs backends, or ort (onnxruntime)').choices(RUNTIME_CHOICES).default('auto'))
     .option('--threads <n>', 'onnxruntime intra-op threads', int, 2)
@@ -31,7 +34,7 @@ export function registerConvert(program: Command): void {
     const { report } = await convertModel(model, {
       method: o.method, order: o.order, rank: o.rank, energy: o.energy, form: o.form, layers: o.layers, skip: o.skip,
       minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape, inputImage: o.input,
-      evaluate: o.eval, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out,
+      evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibMode: o.calibMode, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out,
     });
     print(o.json, report, `${conversionTable(report)}\nwrote ${o.out}/ (model + report.json)`);
   });

@@ -23,11 +23,13 @@
  *       M_B = Σ_k W_kᵀ·(A∘s_k).
  *     The A and S updates share the P_k (computed in blocks of rows, so only K·64·R of them live at
  *     once): two kernel-sized products per iteration instead of three.
- *   - Memory: two float64 copies of the kernel (slices N×C and C×N) plus O((N + C + K)·R + R²).
+ *   - Memory: two float64 copies of the kernel (slices N×C and C×N), the factors, and about six
+ *     R×R matrices (Gram matrices, the normal matrix, its Cholesky factor and transpose): ~100 MB
+ *     for a 512×512×3×3 layer at R = 1142, whose float32 kernel is 9.4 MB.
  *
  * Stability: seeded initialisation; a ridge of 1e-10·trace/R on every R×R normal matrix (raised
- * ×1e3 until its Cholesky succeeds); degeneracy — a non-finite value, or a component norm above
- * 1e6·‖W‖ (two components diverging against each other, the classic CP "swamp") — triggers one
+ * ×1e3 until its Cholesky succeeds); degeneracy — a non-finite value, or a component weight above
+ * maxWeight·‖W‖ (default 1e6: components diverging against each other, CP "swamps") — triggers one
  * restart from a random start with a derived seed; if that degenerates too, the best finite
  * iterate seen is returned with a warning. The reported error is always finite.
  */
@@ -552,8 +554,9 @@ function runAls(p: Problem, f: Factors, o: AlsOptions): RunOutcome {
   let gramA = factorGram(f.A, N, R);
   let gramB = factorGram(f.B, C, R);
   let gramS = factorGram(f.S, K, R);
-  let gramV = factorGram(f.V, kh, R);
-  let gramH = factorGram(f.H, kw, R);
+  // cp4 only: the R×R Grams are the largest buffers at VGG scale (10 MB each at R = 1142).
+  let gramV = separable ? factorGram(f.V, kh, R) : new Float64Array(0);
+  let gramH = separable ? factorGram(f.H, kw, R) : new Float64Array(0);
   const h = new Float64Array(R * R);
   const mB = new Float64Array(C * R);
   const mS = new Float64Array(K * R);

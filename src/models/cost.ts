@@ -30,6 +30,21 @@ export function nodeParams(node: Node): number {
   }
 }
 
+/**
+ * Learned parameters only: BN moving mean/variance are running statistics, not parameters (PyTorch
+ * keeps them as buffers, Keras as non-trainable weights), and the papers' and PyTorch's parameter
+ * counts leave them out. `nodeParams` counts every stored number, as Keras' count_params() does;
+ * e.g. MobileNetV3-Small is 2.55 M by nodeParams, 2.54 M learned (paper: 2.5 M).
+ */
+export function nodeLearnedParams(node: Node): number {
+  if (node.op === 'batchNorm') return (node.gamma?.length ?? 0) + (node.beta?.length ?? 0);
+  return nodeParams(node);
+}
+
+export function learnedParams(graph: Graph): number {
+  return graph.nodes.reduce((a, n) => a + nodeLearnedParams(n), 0);
+}
+
 export function nodeMacs(node: Node, outShape: Shape, graph: Graph): number | null {
   if (node.op === 'conv2d') {
     const { h, w } = spatialOf(outShape, graph.layout);

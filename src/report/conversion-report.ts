@@ -8,6 +8,17 @@ import type { Shape } from '../models/shapes.js';
 import type { Conversion } from '../convert/convert.js';
 import type { ConversionErrors } from '../eval/conversion-errors.js';
 import type { OutputComparison } from '../eval/metrics.js';
+import type { LayerCalibration, CalibrationMode } from '../eval/calibrate.js';
+
+export interface CalibrationReport {
+  /** Which data calibrated the model (never the evaluation data). */
+  data: string;
+  images: number;
+  mode: CalibrationMode;
+  backend: string;
+  seconds: number;
+  layers: LayerCalibration[];
+}
 
 export interface LayerReport {
   name: string;
@@ -26,6 +37,8 @@ export interface LayerReport {
   kernelRelError: number;
   outputRelError: number | null;
   accumulatedRelError: number | null;
+  /** With --calibrate: the same two errors of the plain decomposition, before calibration. */
+  uncalibrated?: { outputRelError: number; accumulatedRelError: number };
   replacedBy: string[];
 }
 
@@ -55,6 +68,8 @@ export interface ConversionReport {
     replacedMacsAfter: number | null;
   };
   output: OutputComparison | null;
+  /** With --calibrate: what calibrated, and the output before calibration. */
+  calibration: (CalibrationReport & { uncalibratedOutput: OutputComparison | null }) | null;
   seconds: { decompose: number; evaluate: number | null };
 }
 
@@ -66,6 +81,8 @@ export interface ReportContext {
   input?: string | null;
   decomposeSeconds: number;
   evaluateSeconds?: number | null;
+  calibration?: CalibrationReport | null;
+  uncalibratedErrors?: ConversionErrors | null;
 }
 
 function sum(values: (number | null)[]): number | null {
@@ -81,12 +98,14 @@ export function buildReport(original: Graph, conv: Conversion, errors: Conversio
     const b = ref.get(l.name) as NodeCost;
     const parts = l.replacedBy.map((n) => after.get(n) as NodeCost);
     const e = errByName.get(l.name);
+    const u = ctx.uncalibratedErrors?.layers.find((x) => x.name === l.name);
     return {
       name: l.name, kernel: l.kernel, stride: l.stride, method: l.method, order: l.order, form: l.form,
       rank: l.rank, maxRank: l.maxRank, retainedEnergy: l.retainedEnergy,
       macsBefore: b.macs, macsAfter: sum(parts.map((p) => p.macs)),
       paramsBefore: b.params, paramsAfter: parts.reduce((a, p) => a + p.params, 0),
       kernelRelError: l.kernelRelError, outputRelError: e?.outputRelError ?? null, accumulatedRelError: e?.accumulatedRelError ?? null,
+      ...(u ? { uncalibrated: { outputRelError: u.outputRelError, accumulatedRelError: u.accumulatedRelError } } : {}),
       replacedBy: l.replacedBy,
     };
   });
@@ -119,6 +138,7 @@ export function buildReport(original: Graph, conv: Conversion, errors: Conversio
       replacedMacsAfter: sum(layers.map((l) => l.macsAfter)),
     },
     output: errors?.output ?? null,
+    calibration: ctx.calibration ? { ...ctx.calibration, uncalibratedOutput: ctx.uncalibratedErrors?.output ?? null } : null,
     seconds: { decompose: ctx.decomposeSeconds, evaluate: ctx.evaluateSeconds ?? null },
   };
 }

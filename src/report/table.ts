@@ -25,6 +25,11 @@ export function conversionTable(r: ConversionReport): string {
   ];
   if (r.kept.length) lines.push(`kept regular: ${r.kept.map((k) => `${k.name} (${k.reason})`).join('; ')}`);
   if (r.foldedBatchNorms.length) lines.push(`folded BatchNorm: ${r.foldedBatchNorms.map((f) => `${f.batchNorm}→${f.conv}`).join(', ')}`);
+  if (r.calibration) {
+    const c = r.calibration;
+    lines.push(`calibrated (${c.mode}) on ${c.data}, ${c.seconds.toFixed(1)} s: ` + c.layers.map((l) => (l.relErrorBefore === null ? `${l.name} skipped` : `${l.name} ${pct(l.relErrorBefore)}→${pct(l.relErrorAfter)}`)).join(', '));
+    if (c.uncalibratedOutput) lines.push(`without calibration: rel L2 ${c.uncalibratedOutput.relL2.toExponential(3)}, PSNR ${c.uncalibratedOutput.psnrDb.toFixed(2)} dB`);
+  }
   if (r.output) {
     lines.push(`output vs original (${r.input ?? 'input'}, backend ${r.backend}): max |Δ| ${r.output.maxAbsDiff.toExponential(3)}, rel L2 ${r.output.relL2.toExponential(3)}, PSNR ${Number.isFinite(r.output.psnrDb) ? r.output.psnrDb.toFixed(2) : '∞'} dB (range ${r.output.dataRange})`);
   }

@@ -42,7 +42,7 @@ function eigQuality(g: Float64Array, n: number, count: number) {
 describe('symEig', () => {
   const cases: [string, () => { g: Float64Array; n: number }][] = [
     ['1×1', () => ({ g: Float64Array.of(3), n: 1 })],
-    ['random Gram 2…64', () => ({ g: gramRows(uniform(37 * 40, 1), 37, 40), n: 37 })],
+    ['random 37×37 Gram', () => ({ g: gramRows(uniform(37 * 40, 1), 37, 40), n: 37 })],
     ['rank-5 Gram (many zero eigenvalues)', () => ({ g: gramRows(uniform(80 * 5, 2), 80, 5), n: 80 })],
     ['diagonal with repeated values', () => {
       const n = 40;

@@ -4,7 +4,11 @@
  * tfjs gives, before and after decoupling — so a TF.js model can be benchmarked on ORT.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Graph } from '../../src/models/ir.js';
+import type { DenseNode, Graph, Node } from '../../src/models/ir.js';
+import { graphToOnnx } from '../../src/models/onnx/write.js';
+import { onnxToGraph } from '../../src/models/onnx/read.js';
+import { graphCosts, totalCost } from '../../src/models/cost.js';
+import { conv as convNode, graph, input, randn } from '../onnx/helpers.js';
 import { loadGraph } from '../../src/models/load.js';
 import { esrgan } from '../../src/models/packaged.js';
 import { convertGraph } from '../../src/convert/convert.js';
@@ -49,5 +53,23 @@ describe('esrgan-slim x2 (TF.js, NHWC) exported to ONNX', () => {
     const conv = convertGraph(original, { order: 'pw-dw', form: 'merged', rank: 4 });
     expect(conv.layers.length).toBeGreaterThan(0);
     expect(await agree(conv.graph)).toBeLessThan(1e-4);
+  });
+
+  it('a fixed-size NHWC model read back from its ONNX export has known sizes and the same MACs', () => {
+    // The writer states the shapes of the NHWC↔NCHW transposes it adds, so the reader (which keeps
+    // Transpose opaque) still knows every size after them.
+    const fc: DenseNode = { op: 'dense', name: 'fc', inputs: ['flat'], weight: { shape: [5, 5 * 5 * 8], data: randn(1000, 3) }, bias: null, activation: 'softmax' };
+    const nodes: Node[] = [
+      input('x', [10, 10, 4]),
+      convNode('c1', 'x', { cin: 4, cout: 8, k: [3, 3], padding: 'same', activation: 'relu', seed: 1 }),
+      convNode('c2', 'c1', { cin: 8, cout: 8, k: [3, 3], strides: [2, 2], padding: 'same', seed: 2 }),
+      { op: 'flatten', name: 'flat', inputs: ['c2'] },
+      fc,
+    ];
+    const g = graph(nodes, ['fc'], 'NHWC');
+    const back = onnxToGraph(graphToOnnx(g));
+    expect(back.layout).toBe('NCHW');
+    expect(totalCost(graphCosts(back)).macs).toBe(totalCost(graphCosts(g)).macs);
+    expect(graphCosts(back).find((c) => c.name === 'c2')?.outputShape).toEqual([8, 5, 5]);
   });
 });

@@ -156,9 +156,16 @@ export function graphToOnnx(graph: Graph, options: OnnxWriteOptions = {}): Uint8
     if (t === undefined) throw new Error(`node "${node.name}": input "${node.inputs[i]}" is not an earlier node of the graph`);
     return t;
   };
-  const transpose = (x: string, perm: number[], base: string): string => {
+  // Shapes of the layout transposes this writer adds. Without them a reader (ours included) sees a
+  // Transpose of unknown output shape, and everything after it has unknown sizes and costs.
+  const valueInfos: IValueInfoProto[] = [];
+  const transpose = (x: string, perm: number[], base: string, shape: MaybeShape | undefined): string => {
     const y = em.fresh(base);
     em.node('Transpose', [x], [y], base, [attr.ints('perm', perm)]);
+    if (shape) {
+      const dim = [batchDim, ...shape.map((d) => (d === null ? {} : { dimValue: d }))];
+      valueInfos.push({ name: y, type: { tensorType: { elemType: DataType.FLOAT, shape: { dim } } } });
+    }
     return y;
   };
   /** Tensor name for a node's output: the reserved output name, or a fresh one from the node name. */
@@ -216,7 +223,7 @@ export function graphToOnnx(graph: Graph, options: OnnxWriteOptions = {}): Uint8
         },
       });
     }
-    tensorOf.set(n.name, nhwc && n.shape.length === 3 ? transpose(n.name, TO_NCHW, `${n.name}/nchw`) : n.name);
+    tensorOf.set(n.name, nhwc && n.shape.length === 3 ? transpose(n.name, TO_NCHW, `${n.name}/nchw`, [n.shape[2], n.shape[0], n.shape[1]]) : n.name);
   }
 
   for (const node of graph.nodes) {
@@ -406,14 +413,14 @@ export function graphToOnnx(graph: Graph, options: OnnxWriteOptions = {}): Uint8
       }
       case 'flatten': {
         y = outName(node);
-        const x = nhwc && r0 === 4 ? transpose(tin(node, 0), TO_NHWC, `${node.name}/nhwc`) : tin(node, 0);
+        const x = nhwc && r0 === 4 ? transpose(tin(node, 0), TO_NHWC, `${node.name}/nhwc`, shapes.get(node.inputs[0])) : tin(node, 0);
         em.node('Flatten', [x], [y], node.name, [attr.int('axis', 1)]);
         break;
       }
       case 'reshape': {
         const target = node.targetShape;
         if (!target) throw new Error(`node "${node.name}": reshape without targetShape`);
-        const x = nhwc && r0 === 4 ? transpose(tin(node, 0), TO_NHWC, `${node.name}/nhwc`) : tin(node, 0);
+        const x = nhwc && r0 === 4 ? transpose(tin(node, 0), TO_NHWC, `${node.name}/nhwc`, shapes.get(node.inputs[0])) : tin(node, 0);
         const shape = em.int64Init(`${node.name}/shape`, [target.length + 1], [0, ...target]);
         const outRank4 = nhwc && target.length === 3;
         y = outRank4 ? em.fresh(`${node.name}/nhwc_out`) : outName(node);
@@ -496,6 +503,7 @@ export function graphToOnnx(graph: Graph, options: OnnxWriteOptions = {}): Uint8
       initializer: em.initializers,
       input: inputInfos,
       output: outputInfos,
+      valueInfo: valueInfos,
     },
   });
   return onnx.ModelProto.encode(model).finish();

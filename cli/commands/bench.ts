@@ -1,0 +1,52 @@
+import { Option, type Command } from 'commander';
+import { loadGraph } from '../../src/models/load.js';
+import { parseInputShape } from '../../src/models/shapes.js';
+import { convertGraph } from '../../src/convert/convert.js';
+import { RUNTIME_CHOICES } from '../../src/eval/runner.js';
+import { createEngine } from '../../src/eval/engine.js';
+import { benchLatency } from '../../src/eval/latency.js';
+import { latencyText } from '../../src/report/measure-tables.js';
+import { int, num, print } from '../options.js';
+import { progress } from '../progress.js';
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('time a model (and a converted one) in one process on one backend: whole model and per replaced layer, measured vs theoretical speedup')
+    .argument('<model>', 'model.json (TF.js LayersModel), its folder, or an .onnx file')
+    .option('--against <converted>', 'a converted model to time against the original (its replaced layers are timed alone too)')
+    .option('--rank <T>', 'no --against: convert in-process at this rank and time that', int)
+    .option('--energy <τ>', 'no --against: convert in-process at this energy threshold', num)
+    .addOption(new Option('--order <o>', 'ordering for the in-process conversion').choices(['dw-pw', 'pw-dw']).default('dw-pw'))
+    .addOption(new Option('--form <f>', 'depthwise layout for the in-process conversion').choices(['split', 'merged']).default('split'))
+    .addOption(new Option('--backend <b>', 'runtime: tfjs backends, or ort (onnxruntime)').choices(RUNTIME_CHOICES).default('auto'))
+    .option('--threads <n>', 'onnxruntime intra-op threads', int, 2)
+    .option('--input-shape <H,W>', 'input size (required for models that accept any size)')
+    .option('--batch <n>', 'images per timed run', int, 1)
+    .option('--runs <n>', 'timed runs (at least 10)', int, 10)
+    .option('--warmup <n>', 'untimed warm-up runs', int, 3)
+    .option('--no-per-layer', 'skip timing each replaced layer alone')
+    .option('--seed <n>', 'seed of the random inputs', int, 1)
+    .option('--json', 'print the report as JSON on stdout')
+    .action(async (model: string, o) => {
+      if (o.against && (o.rank !== undefined || o.energy !== undefined)) throw new Error('give either --against <converted model> or --rank/--energy, not both');
+      const original = await loadGraph(model);
+      const inputShape = o.inputShape ? Object.values(parseInputShape(o.inputShape, original))[0] : undefined;
+      let converted = null;
+      if (o.against) {
+        converted = await loadGraph(o.against);
+        if (converted.layout !== original.layout) throw new Error(`--against ${o.against} is ${converted.layout}, ${model} is ${original.layout}: compare models of the same format`);
+      } else if (o.rank !== undefined || o.energy !== undefined) {
+        converted = convertGraph(original, { order: o.order, form: o.form, rank: o.rank, energy: o.energy }).graph;
+      }
+      const engine = await createEngine(o.backend, original.layout, { threads: o.threads });
+      const layers = converted ? converted.nodes.length : 0;
+      const bar = progress(converted ? 2 + (o.perLayer ? Math.min(layers, original.nodes.filter((n) => n.op === 'conv2d').length) : 0) : 1, !o.json && process.stdout.isTTY === true);
+      const report = await benchLatency(engine, original, converted, {
+        batchSize: o.batch, inputShape, runs: o.runs, warmup: o.warmup, seed: o.seed, perLayer: o.perLayer, onStep: (l) => bar.step(l),
+        model, against: o.against ?? (converted ? `in-process ${o.order} ${o.rank !== undefined ? `T=${o.rank}` : `τ=${o.energy}`} (${o.form})` : null),
+      });
+      bar.done();
+      print(o.json, report, latencyText(report));
+    });
+}

@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { loadGraph } from '../../src/models/load.js';
+import { parseInputShape } from '../../src/models/shapes.js';
+import { writeFolderAtomically } from '../../src/models/atomic-dir.js';
+import { VERSION } from '../../src/pipeline.js';
+import { RUNTIME_CHOICES } from '../../src/eval/runner.js';
+import { createEngine } from '../../src/eval/engine.js';
+import { loadDataset, DATASET_NAMES } from '../../src/eval/datasets.js';
+import { bestSetting, parseEnergies, parseRanks, runSweep, type Tolerance } from '../../src/eval/sweep.js';
+import { sweepFiles } from '../../src/report/sweep-files.js';
+import { sweepText } from '../../src/report/measure-tables.js';
+import { int, list, num, print } from '../options.js';
+import { progress } from '../progress.js';
+
+export function registerSweep(program: Command): void {
+  program
+    .command('sweep')
+    .description('convert at every rank/order (and energy) setting, measure accuracy or PSNR and latency; write sweep.json, sweep.csv, SVG plots and report.html')
+    .argument('<model>', 'model.json (TF.js LayersModel), its folder, or an .onnx file')
+    .requiredOption('--data <dataset>', `evaluation data: ${DATASET_NAMES.join(' | ')}`)
+    .requiredOption('-o, --out <dir>', 'output folder (written atomically)')
+    .option('--ranks <list>', 'ranks T to try, e.g. 1..9 or 1,2,4 (default 1..9 unless only --energies is given)')
+    .option('--orders <list>', 'orderings, comma-separated: dw-pw, pw-dw', list)
+    .option('--energies <list>', 'energy thresholds τ to try as well, e.g. 0.9,0.95,0.99')
+    .addOption(new Option('--form <f>', 'how T > 1 depthwise components are laid out').choices(['split', 'merged']).default('split'))
+    .option('--layers <names>', 'only these layers (names, globs with *, or /regex/; comma-separated)', list)
+    .option('--skip <names>', 'leave these layers regular (same syntax)', list)
+    .option('--min-in-channels <n>', 'convs with at most this many inputs stay regular', int, 3)
+    .option('--keep-unprofitable', 'also replace convs whose decomposition would cost more MACs than they do')
+    .addOption(new Option('--backend <b>', 'runtime for evaluation and timing: tfjs backends, or ort (onnxruntime)').choices(RUNTIME_CHOICES).default('auto'))
+    .option('--threads <n>', 'onnxruntime intra-op threads', int, 2)
+    .option('--latency-batch <n>', 'images per timed run', int, 1)
+    .option('--input-shape <H,W>', 'input size for timing (default: the dataset\'s)')
+    .option('--runs <n>', 'timed runs per setting (at least 10)', int, 10)
+    .option('--warmup <n>', 'untimed warm-up runs per setting', int, 3)
+    .option('--batch <n>', 'images per evaluation run (classifiers)', int, 500)
+    .option('--max-top1-drop <points>', 'classifiers: the report marks settings within this top-1 drop, in percentage points', num, 0.5)
+    .option('--min-psnr <dB>', 'super-resolution: the report marks settings with at least this PSNR vs the original', num, 40)
+    .option('--png', 'also write the charts as PNG')
+    .option('--seed <n>', 'seed of the random timing input', int, 1)
+    .option('--json', 'print sweep.json on stdout')
+    .action(async (model: string, o) => {
+      const graph = await loadGraph(model);
+      const ranks = o.ranks ? parseRanks(o.ranks) : undefined;
+      const energies = o.energies ? parseEnergies(o.energies) : undefined;
+      const data = await loadDataset(o.data, graph);
+      const inputShape = o.inputShape ? (Object.values(parseInputShape(o.inputShape, graph))[0] as number[]) : undefined;
+      const engine = await createEngine(o.backend, graph.layout, { threads: o.threads });
+      let live = progress(1, false);
+      const report = await runSweep(engine, graph, data, {
+        ranks, energies, orders: o.orders, form: o.form, layers: o.layers, skip: o.skip, minInChannels: o.minInChannels, keepUnprofitable: o.keepUnprofitable,
+        latencyBatch: o.latencyBatch, inputShape, runs: o.runs, warmup: o.warmup, evalBatch: o.batch, seed: o.seed, model,
+        onPlan: (n) => { live = progress(n, !o.json && process.stdout.isTTY === true); },
+        onStep: (l) => live.step(l),
+      });
+      live.done();
+      const tolerance: Tolerance = data.task === 'classification' ? { maxTop1Drop: o.maxTop1Drop / 100 } : { minPsnrDb: o.minPsnr };
+      await writeFolderAtomically(o.out, await sweepFiles(report, { tolerance, png: o.png, version: VERSION }), { protect: [path.dirname(path.resolve(model))] });
+      const best = bestSetting(report, tolerance);
+      const bestLine = best
+        ? `best within ${data.task === 'classification' ? `${o.maxTop1Drop} points top-1` : `${o.minPsnr} dB PSNR`}: ${best.setting}, measured ${best.measuredSpeedup.toFixed(2)}× (theoretical ${best.theoreticalSpeedup.toFixed(2)}×)`
+        : 'no setting within the tolerance';
+      print(o.json, report, `${sweepText(report)}\n\n${bestLine}\nwrote ${o.out}/: sweep.json, sweep.csv, *.svg${o.png ? ', *.png' : ''}, report.html`);
+    });
+}

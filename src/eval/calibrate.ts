@@ -1,0 +1,174 @@
+/**
+ * Data-driven, still training-free: refit each replaced layer's last linear factor by ridge least
+ * squares so that, given the *converted* network's input to that layer, it reproduces the
+ * *original* layer's pre-activation output (Zhang et al. 2016, asymmetric reconstruction).
+ * Layers are processed in order, so later layers correct the error earlier ones leave.
+ * Memory stays bounded: only `rowsPerLayer` sampled pixel rows per layer are ever kept.
+ */
+import { type Conv2DNode, type Graph, type Node } from '../models/ir.js';
+import { RidgeAccumulator } from '../decompose/least-squares.js';
+import type { Conversion } from '../convert/convert.js';
+import type { Engine } from './engine.js';
+import type { Batch } from './tfjs-run.js';
+
+export type CalibrationMode = 'lsq' | 'bias';
+
+export interface CalibrationOptions {
+  /** 'lsq' refits weights and bias; 'bias' only shifts the bias (cheaper, weaker). */
+  mode?: CalibrationMode;
+  /** Most sampled output pixels per layer (default 8192; at most 24 per refit weight of an output). */
+  rowsPerLayer?: number;
+  /** Ridge strength relative to the mean feature energy (default 1e-3). */
+  lambda?: number;
+  seed?: number;
+  onLayer?: (name: string, index: number, total: number) => void;
+}
+
+export interface LayerCalibration {
+  name: string;
+  /** The node whose weights were refit. */
+  refit: string | null;
+  rows: number;
+  /** Relative L2 error of the pre-activation output on the sampled rows, before and after. */
+  relErrorBefore: number | null;
+  relErrorAfter: number | null;
+  skipped?: string;
+}
+
+export interface Calibration {
+  graph: Graph;
+  layers: LayerCalibration[];
+  mode: CalibrationMode;
+  images: number;
+}
+
+/** Positions (batch, y, x) sampled once per layer and batch, so Y and Z rows line up. */
+interface Sample {
+  rows: Int32Array; // flat pixel indices b·H·W + y·W + x
+}
+
+function mulberry(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Rows of an activation (batch included) at the sampled pixels: [rows × channels], float64. */
+function gatherRows(act: Batch, layout: Graph['layout'], rows: Int32Array): Float64Array {
+  const [b, d1, d2, d3] = act.shape;
+  const c = layout === 'NHWC' ? d3 : d1;
+  const hw = layout === 'NHWC' ? d1 * d2 : d2 * d3;
+  void b;
+  const out = new Float64Array(rows.length * c);
+  for (let r = 0; r < rows.length; r++) {
+    const p = rows[r];
+    const bi = Math.floor(p / hw);
+    const q = p - bi * hw;
+    if (layout === 'NHWC') {
+      const base = p * c;
+      for (let ch = 0; ch < c; ch++) out[r * c + ch] = act.data[base + ch];
+    } else {
+      for (let ch = 0; ch < c; ch++) out[r * c + ch] = act.data[(bi * c + ch) * hw + q];
+    }
+  }
+  return out;
+}
+
+/** The reference graph with the named convs' activations split out, so pre-activation outputs are nodes. */
+function preActivationGraph(ref: Graph, names: Set<string>): Graph {
+  const nodes: Node[] = [];
+  const rename = new Map<string, string>();
+  for (const n of ref.nodes) {
+    const inputs = n.inputs.map((i) => rename.get(i) ?? i);
+    if (n.op === 'conv2d' && names.has(n.name) && n.activation !== 'linear') {
+      nodes.push({ ...n, inputs, activation: 'linear' });
+      nodes.push({ op: 'activation', name: `${n.name}/act-ref`, inputs: [n.name], activation: n.activation });
+      rename.set(n.name, `${n.name}/act-ref`);
+    } else {
+      nodes.push({ ...n, inputs } as Node);
+    }
+  }
+  return { ...ref, nodes, outputs: ref.outputs.map((o) => rename.get(o) ?? o) };
+}
+
+/** The 1×1 conv whose weights are refit, when the replacement ends in one. */
+function refitTarget(graph: Graph, output: string): Conv2DNode | null {
+  const node = graph.nodes.find((n) => n.name === output);
+  if (!node || node.op !== 'conv2d') return null;
+  const [, , kh, kw] = node.kernel.shape;
+  if (node.groups !== 1 || kh !== 1 || kw !== 1 || node.strides[0] !== 1 || node.strides[1] !== 1) return null;
+  return node;
+}
+
+export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[], opts: CalibrationOptions = {}): Promise<Calibration> {
+  if (inputs.length === 0) throw new Error('calibration needs at least one input batch');
+  const mode = opts.mode ?? 'lsq';
+  const maxRows = opts.rowsPerLayer ?? 8192;
+  const rand = mulberry(opts.seed ?? 1);
+  const layout = conv.graph.layout;
+  const names = conv.layers.map((l) => l.name);
+  const pre = preActivationGraph(conv.reference, new Set(names));
+  // A least-squares fit needs a few times more rows than unknowns; more only costs time (F² per row).
+  const rowsFor = new Map(conv.layers.map((l) => [l.name, Math.min(maxRows, 24 * ((refitTarget(conv.graph, l.output)?.kernel.shape[1] ?? 0) + 1))]));
+
+  // 1. Targets: the original layers' pre-activation outputs, sampled once (small: rows × N per layer).
+  const samples = new Map<string, Sample[]>();
+  const targets = new Map<string, Float64Array[]>();
+  const preModel = await engine.prepare(pre, names);
+  for (const batch of inputs) {
+    const acts = await preModel.run(batch);
+    names.forEach((name, li) => {
+      const a = acts[li];
+      const pixels = a.data.length / (layout === 'NHWC' ? a.shape[3] : a.shape[1]);
+      const want = Math.min(pixels, Math.ceil((rowsFor.get(name) as number) / inputs.length));
+      const rows = new Int32Array(want);
+      for (let r = 0; r < want; r++) rows[r] = want === pixels ? r : Math.floor(rand() * pixels);
+      samples.set(name, [...(samples.get(name) ?? []), { rows }]);
+      targets.set(name, [...(targets.get(name) ?? []), gatherRows(a, layout, rows)]);
+    });
+  }
+  await preModel.dispose();
+
+  // 2. Layer by layer, on the network converted (and calibrated) so far.
+  let graph = conv.graph;
+  const report: LayerCalibration[] = [];
+  for (const [li, layer] of conv.layers.entries()) {
+    opts.onLayer?.(layer.name, li, conv.layers.length);
+    const target = refitTarget(graph, layer.output);
+    if (!target) {
+      report.push({ name: layer.name, refit: null, rows: 0, relErrorBefore: null, relErrorAfter: null, skipped: 'the replacement does not end in a 1×1 conv (PW→DW); left as decomposed' });
+      continue;
+    }
+    const [N, F] = target.kernel.shape;
+    const acc = new RidgeAccumulator(F, N);
+    const prefix = await engine.prepare(graph, [target.inputs[0]]);
+    for (const [bi, batch] of inputs.entries()) {
+      const [z] = await prefix.run(batch);
+      const { rows } = (samples.get(layer.name) as Sample[])[bi];
+      acc.add(gatherRows(z, layout, rows), (targets.get(layer.name) as Float64Array[])[bi], rows.length);
+    }
+    await prefix.dispose();
+    // Current weights as F×N (the accumulator's layout) from OIHW [N, F, 1, 1].
+    const w0 = new Float64Array(F * N);
+    for (let n = 0; n < N; n++) for (let f = 0; f < F; f++) w0[f * N + n] = target.kernel.data[n * F + f];
+    const b0 = Float64Array.from(target.bias ?? new Float32Array(N));
+    const before = acc.relError(w0, b0);
+    const fit = mode === 'lsq' ? acc.solve(w0, b0, opts.lambda ?? 1e-3) : acc.solveBias(w0, b0);
+    const after = acc.relError(fit.weight, fit.bias);
+    if (!(after < before)) {
+      report.push({ name: layer.name, refit: target.name, rows: acc.rows, relErrorBefore: before, relErrorAfter: before, skipped: 'the refit did not lower the error; kept the decomposition' });
+      continue;
+    }
+    const kernel = new Float32Array(N * F);
+    for (let n = 0; n < N; n++) for (let f = 0; f < F; f++) kernel[n * F + f] = fit.weight[f * N + n];
+    const refit: Conv2DNode = { ...target, kernel: { shape: target.kernel.shape, data: kernel }, bias: Float32Array.from(fit.bias) };
+    graph = { ...graph, nodes: graph.nodes.map((n) => (n.name === target.name ? refit : n)) };
+    report.push({ name: layer.name, refit: target.name, rows: acc.rows, relErrorBefore: before, relErrorAfter: after });
+  }
+  return { graph, layers: report, mode, images: inputs.reduce((a, b) => a + b.shape[0], 0) };
+}

@@ -1,0 +1,206 @@
+/**
+ * Evaluation data by name — what `--data` accepts:
+ *   - `fashion-mnist`, `fashion-mnist:N`  the official Fashion-MNIST test split (committed in
+ *     fixtures/fashion-mnist/), all 10 000 images or the first N, for 28×28×1 classifiers;
+ *   - `images:<folder>`  photos (PNG or JPEG) for super-resolution models: each photo is the
+ *     ground-truth high-resolution image, cropped at the top-left to a multiple of the model's
+ *     scale s, and the model is fed it downscaled by s with a box filter (each low-resolution
+ *     pixel = mean of an s×s block).
+ * Shapes are checked against the model here, once, so evaluation code can trust them.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Graph } from '../models/ir.js';
+import { inferShapes, spatialOf, type Shape } from '../models/shapes.js';
+import { loadFashionMnist, FASHION_MNIST_PREPROCESSING } from './data/fashion-mnist.js';
+import { inputNodeOf } from './inputs.js';
+import type { RgbImage } from './image.js';
+import { PNG } from 'pngjs';
+
+export const DATASET_NAMES = ['fashion-mnist[:N]', 'images:<folder>'];
+
+export type DatasetSpec = { kind: 'fashion-mnist'; limit?: number } | { kind: 'images'; dir: string };
+
+export interface ClassificationData {
+  task: 'classification';
+  /** The --data text. */
+  name: string;
+  n: number;
+  /** Per-example shape, NHWC. */
+  exampleShape: [number, number, number];
+  /** n × H × W × C floats, preprocessed as the models expect. */
+  images: Float32Array;
+  labels: Uint8Array;
+  classNames: readonly string[];
+  preprocessing: string;
+}
+
+export interface ImagePair {
+  name: string;
+  /** The model input: `highRes` downscaled by `scale`. */
+  lowRes: RgbImage;
+  /** Ground truth: the photo, cropped to a multiple of `scale`. */
+  highRes: RgbImage;
+}
+
+export interface SuperResolutionData {
+  task: 'super-resolution';
+  name: string;
+  n: number;
+  scale: number;
+  /** How `lowRes` was made, stated in every report. */
+  downscale: string;
+  items: ImagePair[];
+}
+
+export type Dataset = ClassificationData | SuperResolutionData;
+
+export function parseDatasetSpec(text: string): DatasetSpec {
+  const t = text.trim();
+  const fm = t.match(/^fashion-mnist(?::(.*))?$/);
+  if (fm) {
+    if (fm[1] === undefined) return { kind: 'fashion-mnist' };
+    const n = Number(fm[1]);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--data "${text}": the subset size after "fashion-mnist:" must be a positive integer, e.g. fashion-mnist:2000`);
+    return { kind: 'fashion-mnist', limit: n };
+  }
+  const im = t.match(/^images:(.+)$/);
+  if (im) return { kind: 'images', dir: im[1] };
+  throw new Error(`--data "${text}": unknown dataset; use one of ${DATASET_NAMES.join(', ')}`);
+}
+
+/** Loads the named dataset and checks that it fits the model's input (and output, for super-resolution). */
+export async function loadDataset(text: string, graph: Graph): Promise<Dataset> {
+  const spec = parseDatasetSpec(text);
+  return spec.kind === 'fashion-mnist' ? fashionMnistFor(text, spec.limit, graph) : imagesFor(text, spec.dir, graph);
+}
+
+const shapeText = (s: Shape) => `[${s.map((d) => d ?? '?').join(', ')}]`;
+
+function fashionMnistFor(text: string, limit: number | undefined, graph: Graph): ClassificationData {
+  const input = inputNodeOf(graph);
+  const { h, w, c } = spatialOf(input.shape, graph.layout);
+  if ((h !== null && h !== 28) || (w !== null && w !== 28) || (c !== null && c !== 1) || input.shape.length !== 3) {
+    throw new Error(`--data ${text}: Fashion-MNIST images are 28×28×1, but model "${graph.name}" takes ${shapeText(input.shape)} (${graph.layout}); use a model trained on Fashion-MNIST`);
+  }
+  const out = classifierOutput(graph, text, [28, 28, 1]);
+  if (out !== 10) throw new Error(`--data ${text}: Fashion-MNIST has 10 classes, but model "${graph.name}" outputs ${out} values`);
+  const d = loadFashionMnist({ split: 'test', limit });
+  // 28×28×1 in NHWC and 1×28×28 in NCHW are the same bytes, so one array serves both layouts.
+  return { task: 'classification', name: text, n: d.n, exampleShape: [28, 28, 1], images: d.images, labels: d.labels, classNames: d.classNames, preprocessing: FASHION_MNIST_PREPROCESSING };
+}
+
+/** Number of classes of a model whose output is a vector per example; errors otherwise. */
+function classifierOutput(graph: Graph, text: string, nhwc: number[]): number {
+  const shape = graph.layout === 'NHWC' ? nhwc : [nhwc[2], nhwc[0], nhwc[1]];
+  const shapes = inferShapes(graph, { [graph.inputs[0]]: shape });
+  const out = shapes.get(graph.outputs[0]) as Shape;
+  if (out.length !== 1 || out[0] === null) throw new Error(`--data ${text}: model "${graph.name}" outputs ${shapeText(out)} per example, not a vector of class scores`);
+  return out[0];
+}
+
+/** The integer upscaling factor of an image-to-image model (output size / input size). */
+export function modelScale(graph: Graph): number {
+  const input = inputNodeOf(graph);
+  const { h, w, c } = spatialOf(input.shape, graph.layout);
+  if (graph.layout !== 'NHWC') throw new Error('images:<folder> evaluation supports NHWC (TF.js) image models');
+  if (c !== null && c !== 3) throw new Error(`images:<folder> holds RGB photos, but model "${graph.name}" takes ${c} channel(s) (input ${shapeText(input.shape)}); use fashion-mnist for classifiers`);
+  const probe = [h ?? 16, w ?? 16, 3];
+  const out = inferShapes(graph, { [input.name]: probe }).get(graph.outputs[0]) as Shape;
+  const o = spatialOf(out, graph.layout);
+  if (out.length !== 3 || o.h === null || o.w === null || o.c !== 3) {
+    throw new Error(`images:<folder> is for image-to-image models, but model "${graph.name}" outputs ${shapeText(out)} per example; use fashion-mnist for classifiers`);
+  }
+  const s = o.h / probe[0];
+  if (!Number.isInteger(s) || s < 1 || o.w / probe[1] !== s) throw new Error(`model "${graph.name}" maps ${probe[0]}×${probe[1]} to ${o.h}×${o.w}: not an integer upscaling`);
+  return s;
+}
+
+/** Files the folder reader passes over: dotfiles and the folder's own documentation. */
+const DOC_FILE = /^(\.|readme|licen[cs]e|copying)/i;
+
+async function imagesFor(text: string, dir: string, graph: Graph): Promise<SuperResolutionData> {
+  const scale = modelScale(graph);
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => {
+    throw new Error(`--data ${text}: folder not found: ${dir}`);
+  });
+  const files = entries.filter((e) => e.isFile() && !DOC_FILE.test(e.name)).map((e) => e.name).sort();
+  if (!files.length) throw new Error(`--data ${text}: no image files in ${dir} (expected PNG or JPEG photos)`);
+  const input = inputNodeOf(graph);
+  const fixed = spatialOf(input.shape, graph.layout);
+  const items: ImagePair[] = [];
+  for (const f of files) {
+    const photo = await readImage(path.join(dir, f));
+    const h = Math.floor(photo.height / scale) * scale;
+    const w = Math.floor(photo.width / scale) * scale;
+    if (h === 0 || w === 0) throw new Error(`${path.join(dir, f)}: ${photo.height}×${photo.width} is smaller than the model's scale ${scale}`);
+    const highRes = crop(photo, h, w);
+    const lowRes = boxDownscale(highRes, scale);
+    if ((fixed.h !== null && fixed.h !== lowRes.height) || (fixed.w !== null && fixed.w !== lowRes.width)) {
+      throw new Error(`${path.join(dir, f)}: downscaled to ${lowRes.height}×${lowRes.width}, but model "${graph.name}" takes ${fixed.h}×${fixed.w} inputs`);
+    }
+    items.push({ name: f, lowRes, highRes });
+  }
+  return { task: 'super-resolution', name: text, n: items.length, scale, downscale: `box filter ×1/${scale} (mean of ${scale}×${scale} blocks), photo cropped at the top-left to a multiple of ${scale}`, items };
+}
+
+/** PNG or JPEG, recognised by content (not extension), as float RGB in [0, 255]. */
+export async function readImage(file: string): Promise<RgbImage> {
+  const buf = await fs.readFile(file).catch(() => {
+    throw new Error(`image not found: ${file}`);
+  });
+  const isPng = buf.length > 8 && buf.readUInt32BE(0) === 0x89504e47;
+  const isJpeg = buf.length > 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
+  if (isPng) {
+    let png: PNG;
+    try {
+      png = PNG.sync.read(buf);
+    } catch (e) {
+      throw new Error(`${file}: damaged PNG (${(e as Error).message})`);
+    }
+    return fromRgba(png.data, png.width, png.height);
+  }
+  if (isJpeg) {
+    const { loadImage, createCanvas } = await import('@napi-rs/canvas');
+    let img: Awaited<ReturnType<typeof loadImage>>;
+    try {
+      img = await loadImage(buf);
+    } catch (e) {
+      throw new Error(`${file}: damaged JPEG (${(e as Error).message})`);
+    }
+    const canvas = createCanvas(img.width, img.height);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    return fromRgba(ctx.getImageData(0, 0, img.width, img.height).data, img.width, img.height);
+  }
+  throw new Error(`${file} is not a PNG or JPEG image; an images:<folder> dataset may hold only photos (README/LICENCE files and dotfiles are skipped)`);
+}
+
+function fromRgba(rgba: ArrayLike<number>, width: number, height: number): RgbImage {
+  const data = new Float32Array(width * height * 3);
+  for (let p = 0; p < width * height; p++) for (let c = 0; c < 3; c++) data[p * 3 + c] = rgba[p * 4 + c];
+  return { height, width, data };
+}
+
+export function crop(img: RgbImage, height: number, width: number): RgbImage {
+  if (height === img.height && width === img.width) return img;
+  const data = new Float32Array(height * width * 3);
+  for (let y = 0; y < height; y++) data.set(img.data.subarray(y * img.width * 3, (y * img.width + width) * 3), y * width * 3);
+  return { height, width, data };
+}
+
+/** Box filter: each output pixel is the mean of an s×s block (dimensions must be multiples of s). */
+export function boxDownscale(img: RgbImage, s: number): RgbImage {
+  if (img.height % s || img.width % s) throw new Error(`boxDownscale: ${img.height}×${img.width} is not a multiple of ${s}`);
+  const h = img.height / s;
+  const w = img.width / s;
+  const data = new Float32Array(h * w * 3);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let c = 0; c < 3; c++) {
+        let sum = 0;
+        for (let dy = 0; dy < s; dy++) for (let dx = 0; dx < s; dx++) sum += img.data[((y * s + dy) * img.width + x * s + dx) * 3 + c];
+        data[(y * w + x) * 3 + c] = sum / (s * s);
+      }
+  return { height: h, width: w, data };
+}

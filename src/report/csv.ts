@@ -1,0 +1,30 @@
+/** sweep.csv: one row per setting (the original first), rendered from the sweep JSON (RFC 4180 quoting). */
+import type { SweepReport, SweepRow } from '../eval/sweep.js';
+
+export function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : v > 0 ? 'Infinity' : v < 0 ? '-Infinity' : 'NaN') : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toCsv(headers: string[], rows: unknown[][]): string {
+  return [headers, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
+}
+
+export const SWEEP_CSV_COLUMNS = [
+  'setting', 'order', 'rank', 'energy', 'form', 'replaced_layers', 'macs', 'params', 'theoretical_speedup',
+  'median_ms', 'p10_ms', 'p90_ms', 'runs', 'measured_speedup', 'speedup_ratio',
+  'top1', 'top5', 'agreement', 'psnr_vs_original_db', 'psnr_vs_ground_truth_db', 'mean_kernel_rel_error',
+] as const;
+
+function cells(r: SweepRow): unknown[] {
+  return [
+    r.setting, r.order, r.rank, r.energy, r.form, r.replacedLayers, r.macs, r.params, r.theoreticalSpeedup,
+    r.latency.medianMs, r.latency.p10Ms, r.latency.p90Ms, r.latency.runs, r.measuredSpeedup, r.speedupRatio,
+    r.top1, r.top5, r.agreement, r.psnrVsOriginalDb, r.psnrVsGroundTruthDb, r.meanKernelRelError,
+  ];
+}
+
+export function sweepCsv(report: SweepReport): string {
+  return toCsv([...SWEEP_CSV_COLUMNS], [report.baseline, ...report.rows].map(cells));
+}

@@ -1,0 +1,53 @@
+/** Terminal tables for latency, evaluation and sweep reports, rendered from their JSON. */
+import { formatCount } from '../models/cost.js';
+import type { LatencyReport } from '../eval/latency.js';
+import type { EvalReport } from '../eval/evaluate.js';
+import type { SweepReport } from '../eval/sweep.js';
+import type { TimingStats } from '../eval/timing.js';
+import { renderTable } from './table.js';
+
+const fx = (x: number | null | undefined, d = 2) => (x === null || x === undefined ? '—' : !Number.isFinite(x) ? '∞' : x.toFixed(d));
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(2)}%`);
+const ms = (t: TimingStats) => `${fx(t.medianMs)} (${fx(t.p10Ms)}–${fx(t.p90Ms)})`;
+
+export function latencyText(r: LatencyReport): string {
+  const head = `${r.model}${r.against ? ` vs ${r.against}` : ''}\nbackend ${r.backend}${r.threads ? ` (${r.threads} threads)` : ''}, batch ${r.batchSize}, input ${r.inputShape.join('×')} (${r.layout}), ` +
+    `${r.original.timing.warmup} warm-up + ${r.original.timing.runs} timed runs, median ms (p10–p90)`;
+  const rows = [['original', formatCount(r.original.macs), ms(r.original.timing), '', '', '']];
+  if (r.converted) rows.push(['converted', formatCount(r.converted.macs), ms(r.converted.timing), `${fx(r.theoreticalSpeedup)}×`, `${fx(r.measuredSpeedup)}×`, fx(r.ratio)]);
+  const out = [head, '', renderTable(['model', 'MACs', 'median ms (p10–p90)', 'theoretical', 'measured', 'measured/theoretical'], rows, ['l'])];
+  if (r.layers.length) {
+    out.push('', `per replaced layer (alone, random input of its shape${r.layerLayout === 'NCHW' && r.layout === 'NHWC' ? ', run as NCHW so no layout transposes are timed' : ''}):`);
+    out.push(renderTable(['layer', 'kernel kh×kw×C×N', 'input', 'regular ms', 'replacement ms', 'theoretical', 'measured', 'ratio'],
+      r.layers.map((l) => [l.name, l.kernel.join('×'), l.inputShape.join('×'), ms(l.original), ms(l.converted), `${fx(l.theoreticalSpeedup)}×`, `${fx(l.measuredSpeedup)}×`, fx(l.ratio)]), ['l', 'l', 'l']));
+  }
+  return out.join('\n');
+}
+
+export function evalText(r: EvalReport): string {
+  const head = `${r.model} on ${r.data}${r.against ? `, against ${r.against}` : ''} (backend ${r.backend})`;
+  if (r.classification) {
+    const c = r.classification;
+    const rows = [['model', pct(c.top1), pct(c.top5), pct(c.agreement)]];
+    if (c.reference) rows.push(['--against', pct(c.reference.top1), pct(c.reference.top5), '']);
+    return [head, `${c.n} images, ${c.classes} classes; preprocessing: ${c.preprocessing}`, '', renderTable(['', 'top-1', 'top-5', 'top-1 agreement'], rows, ['l'])].join('\n');
+  }
+  const s = r.superResolution!;
+  const rows = s.photos.map((p) => [p.name, p.size.join('×'), fx(p.psnrVsOriginalDb), fx(p.psnrVsGroundTruthDb), fx(p.originalPsnrVsGroundTruthDb)]);
+  rows.push(['mean', '', fx(s.psnrVsOriginalDb), fx(s.psnrVsGroundTruthDb), fx(s.originalPsnrVsGroundTruthDb)]);
+  return [head, `${s.n} photos, ×${s.scale}; input: ${s.downscale}; PSNR over range 255, RGB (vs ground truth: output clipped to [0, 255])`, '',
+    renderTable(['photo', 'size', 'PSNR vs --against (dB)', 'PSNR vs ground truth (dB)', '--against vs ground truth (dB)'], rows, ['l', 'l'])].join('\n');
+}
+
+export function sweepText(r: SweepReport): string {
+  const cls = r.task === 'classification';
+  const rows = [r.baseline, ...r.rows].map((x) => [
+    x.setting, String(x.replacedLayers), formatCount(x.macs), `${fx(x.theoreticalSpeedup)}×`, ms(x.latency), `${fx(x.measuredSpeedup)}×`, fx(x.speedupRatio),
+    ...(cls ? [pct(x.top1), pct(x.top5), pct(x.agreement)] : [fx(x.psnrVsOriginalDb), fx(x.psnrVsGroundTruthDb)]),
+  ]);
+  return [
+    `${r.model} on ${r.data} (${r.evaluation.n} ${cls ? 'images' : 'photos'}); latency: ${r.backend}${r.threads ? ` (${r.threads} threads)` : ''}, batch ${r.latency.batchSize}, input ${r.latency.inputShape.join('×')}, ${r.latency.runs} runs`,
+    '',
+    renderTable(['setting', 'convs', 'MACs', 'theoretical', 'median ms (p10–p90)', 'measured', 'ratio', ...(cls ? ['top-1', 'top-5', 'agreement'] : ['PSNR vs orig (dB)', 'PSNR vs GT (dB)'])], rows, ['l']),
+  ].join('\n');
+}
