@@ -133,9 +133,7 @@ export async function benchLatency(
       for (const pair of replacedLayers(original, converted)) {
         opts.onStep?.(`layer ${pair.conv.name}`);
         const inShape = shapes.get(pair.conv.inputs[0]) as number[];
-        const minis = layerGraphs(pair, inShape, original.layout);
-        const useNchw = engine.name === 'ort' && original.layout === 'NHWC' && minis.every(canRelayout);
-        const [a, b] = useNchw ? minis.map(toNchw) : minis;
+        const [a, b] = layerGraphsFor(engine, pair, inShape, original.layout);
         layerLayout = a.layout;
         const miniShape = (inputNodeOf(a).shape as number[]);
         const x = randomBatch(miniShape, batchSize, seed + 1, [-1, 1]);
@@ -219,16 +217,24 @@ export function layerGraphs(pair: ReplacedLayer, inputShape: number[], layout: G
   return [a, b];
 }
 
+/**
+ * The two mini graphs in the layout to time them in: on ORT an NHWC pair is run as NCHW, since
+ * ORT would otherwise time two layout transposes around a single layer, which a whole converted
+ * model pays once, not per layer.
+ */
+export function layerGraphsFor(engine: Pick<Engine, 'name'>, pair: ReplacedLayer, inputShape: number[], layout: Graph['layout']): [Graph, Graph] {
+  const minis = layerGraphs(pair, inputShape, layout);
+  const useNchw = engine.name === 'ort' && layout === 'NHWC' && minis.every(canRelayout);
+  return useNchw ? [toNchw(minis[0]), toNchw(minis[1])] : minis;
+}
+
 const LAYOUT_FREE: ReadonlySet<Node['op']> = new Set(['input', 'conv2d', 'concat', 'add', 'multiply', 'activation', 'identity']);
 
 function canRelayout(g: Graph): boolean {
   return g.nodes.every((n) => LAYOUT_FREE.has(n.op));
 }
 
-/**
- * The same mini graph in NCHW: ORT would otherwise time two layout transposes around a single
- * layer, which a whole converted model pays once, not per layer.
- */
+/** The same mini graph in NCHW (conv, concat and elementwise nodes only). */
 function toNchw(g: Graph): Graph {
   const nodes = g.nodes.map((n): Node => {
     if (n.op === 'input') return { ...n, shape: [n.shape[2], n.shape[0], n.shape[1]] };

@@ -188,27 +188,26 @@ describe('netdecouple CLI on ONNX models', () => {
       },
     ];
 
-    // All runs first, two at a time (convert and inspect of each file); each case then checks its own.
-    const results = new Map<string, { convert: CliResult; inspect: CliResult; out: string }>();
+    // All runs first, two at a time; each case then checks its own. `inspect` goes through the
+    // same reader, so one bad file shows it fails the same way (each CLI start costs ~0.7 s of CPU).
+    const results = new Map<string, { convert: CliResult; inspect?: CliResult; out: string }>();
     beforeAll(async () => {
       const files = cases.map((c) => {
         const d = fs.mkdtempSync(path.join(dir, 'bad-'));
         return { file: c.write(d), out: path.join(d, 'out') };
       });
-      const runs = await inPairs(
-        files.flatMap(({ file, out }) => [['convert', file, '-o', out, '--rank', '2'], ['inspect', file]]),
-        (args) => cli(...args),
-      );
-      cases.forEach((c, i) => results.set(c.name, { convert: runs[2 * i], inspect: runs[2 * i + 1], out: files[i].out }));
+      const runs = await inPairs([...files.map(({ file, out }) => ['convert', file, '-o', out, '--rank', '2']), ['inspect', files[0].file]], (args) => cli(...args));
+      cases.forEach((c, i) => results.set(c.name, { convert: runs[i], out: files[i].out, ...(i === 0 ? { inspect: runs[cases.length] } : {}) }));
     });
 
     for (const c of cases) {
       it(c.name, () => {
         const { convert, inspect, out } = results.get(c.name)!;
         expectCleanFailure(convert, out, c.message);
-        expect(inspect.code).not.toBe(0);
-        expect(inspect.stderr.replace(/\n$/, '').split('\n')).toHaveLength(1);
-        expect(inspect.stderr).toMatch(c.message);
+        if (inspect) {
+          expect(inspect.code).not.toBe(0);
+          expect(inspect.stderr).toMatch(new RegExp(`^netdecouple: .*${c.message.source}.*\n$`));
+        }
       });
     }
   });
