@@ -13,7 +13,7 @@ import { convertGraph } from '../src/convert/convert.js';
 import type { DepthwiseForm } from '../src/convert/nd-rewrite.js';
 import type { Engine } from '../src/eval/engine.js';
 import { inputNodeOf } from '../src/eval/inputs.js';
-import { layerGraphsFor, randomBatch, replacedLayers, resolveInputShape, timeGraph } from '../src/eval/latency.js';
+import { layerGraphsFor, randomBatch, replacedLayers, timeGraph } from '../src/eval/latency.js';
 import type { TimingStats } from '../src/eval/timing.js';
 
 export interface FormPoint {
@@ -54,7 +54,6 @@ const macsOf = (g: Graph, shape: number[]) => totalCost(graphCosts(g, { [g.input
 
 export async function measureForms(engine: Engine, graph: Graph, scope: 'layer' | 'model', opts: FormsOptions): Promise<FormsCase> {
   const timing = { runs: opts.runs, warmup: opts.warmup };
-  const shape = resolveInputShape(graph);
   // A layer case times the conv alone (graph = one input + one conv); a model case the whole net.
   const pick = (converted: Graph): [Graph, Graph] => {
     if (scope === 'model') return [graph, converted];

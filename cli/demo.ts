@@ -4,6 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { esrgan } from '../src/models/packaged.js';
 import { loadGraph } from '../src/models/load.js';
 import { convertGraph } from '../src/convert/convert.js';
@@ -15,7 +16,7 @@ import { compareOutputs } from '../src/eval/metrics.js';
 import { convertModel, jsonSafe } from '../src/pipeline.js';
 import { conversionTable, renderTable } from '../src/report/table.js';
 
-export async function runDemo(o: { out: string; rank: number; order: 'dw-pw' | 'pw-dw'; backend: BackendChoice; json?: boolean }): Promise<void> {
+export async function runDemo(o: { out: string; rank: number; order: 'dw-pw' | 'pw-dw'; backend: BackendChoice; json?: boolean; calibrate?: boolean }): Promise<void> {
   const log = (s: string) => { if (!o.json) process.stdout.write(s + '\n'); };
   const m = esrgan('slim', 2);
   const backend = await useBackend(o.backend);
@@ -45,13 +46,16 @@ export async function runDemo(o: { out: string; rank: number; order: 'dw-pw' | '
   log(`${o.order} decoupling of the ${graph.nodes.filter((n) => n.op === 'conv2d').length} convs, every T (original ${formatCount(base)} MACs):`);
   log(renderTable(['T', 'MACs', 'theoretical speedup', 'mean kernel err', 'PSNR vs original (dB)'], rows) + '\n');
 
-  const { report, errors } = await convertModel(m.modelJson, { order: o.order, rank: o.rank, inputImage: m.fixture, backend: o.backend, outDir: o.out });
+  // Calibration photos (fixtures/photos, CC0/public domain) are not the evaluation image.
+  const photos = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'photos');
+  const calibrate = o.calibrate === false ? undefined : `images:${photos}`;
+  const { report, errors } = await convertModel(m.modelJson, { order: o.order, rank: o.rank, inputImage: m.fixture, backend: o.backend, outDir: o.out, calibrate });
   await fs.writeFile(path.join(o.out, 'original.png'), toPng({ height: img.height * 2, width: img.width * 2, data: orig.data }));
   await fs.writeFile(path.join(o.out, 'converted.png'), toPng({ height: img.height * 2, width: img.width * 2, data: errors!.converted.data }));
   if (o.json) {
     process.stdout.write(JSON.stringify({ ...report, loaderCheckPsnrDb: golden.psnrDb }, jsonSafe, 2) + '\n');
     return;
   }
-  log(`converted at T = ${o.rank}:\n${conversionTable(report)}`);
+  log(`converted at T = ${o.rank}${calibrate ? ', then calibrated (least-squares refit of each 1×1 on photo tiles, no labels, no training)' : ''}:\n${conversionTable(report)}`);
   log(`\nwrote ${o.out}/: model.json + weights.bin (loads with plain tf.loadLayersModel), report.json, original.png, converted.png`);
 }

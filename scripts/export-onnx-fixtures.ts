@@ -8,9 +8,10 @@
  *   BatchNormalization and Relu, MaxPool, residual Add, Concat, GlobalAveragePool, Gemm):
  *   mini-vgg.onnx, mini-resnet.onnx, mini-inception.onnx. Same code → same bytes (a test checks).
  * - The Fashion-MNIST reference classifiers (fixtures/models/fmnist-{vgg,resnet}/model.json, made
- *   by scripts/train-reference.ts) exported through netdecouple's TF.js → ONNX path: input and
- *   output as tfjs has them (NHWC [N, 28, 28, 1] — for one channel the same bytes as NCHW
- *   [N, 1, 28, 28]), NCHW inside. A test checks they predict what tfjs predicts.
+ *   by scripts/train-reference.ts), relaid out to NCHW (`toNchw`) and written with graphToOnnx, so
+ *   they look like a PyTorch export: input [N, 1, 28, 28] (for one channel the same bytes as TF.js'
+ *   [N, 28, 28, 1]), no Transpose nodes, every node a mapped op. A test checks they predict what
+ *   tfjs predicts.
  *
  * A missing classifier is reported and the exit status is 1, after the other fixtures are written.
  */
@@ -21,6 +22,7 @@ import { parseArgs } from 'node:util';
 import type { BatchNormNode, Conv2DNode, DenseNode, Graph, Node, Padding } from '../src/models/ir.js';
 import { gaussianArray } from '../src/decompose/random.js';
 import { loadGraph } from '../src/models/load.js';
+import { inferShapes } from '../src/models/shapes.js';
 import { graphToOnnx, writeOnnx } from '../src/models/onnx/write.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -205,10 +207,71 @@ export function ownFixtureBytes(f: OwnFixture): Uint8Array {
   return graphToOnnx(f.graph, { producerName: 'netdecouple' });
 }
 
-/** A reference classifier's IR graph (NHWC, as TF.js has it); undefined when it is not trained yet. */
+/**
+ * The same network with NCHW activations, as a PyTorch export has them: input [C, H, W], channel
+ * axes 1, and the dense layer after Flatten with its input columns reordered from NHWC (h, w, c)
+ * to NCHW (c, h, w) flattening order. Only the layer kinds the reference classifiers use; anything
+ * whose meaning depends on the layout in another way is refused.
+ */
+export function toNchw(g: Graph): Graph {
+  if (g.layout !== 'NHWC') throw new Error(`graph "${g.name}" is already ${g.layout}`);
+  const shapes = inferShapes(g);
+  const byName = new Map(g.nodes.map((n) => [n.name, n]));
+  const rank3 = (name: string) => (shapes.get(name) ?? []).length === 3;
+  const nodes = g.nodes.map((n): Node => {
+    const { source: _drop, ...node } = n;
+    void _drop;
+    switch (node.op) {
+      case 'input':
+        if (node.shape.length !== 3) throw new Error(`input "${node.name}" is not an image input`);
+        return { ...node, shape: [node.shape[2], node.shape[0], node.shape[1]] };
+      case 'batchNorm':
+      case 'concat': {
+        const axis = node.axis ?? -1;
+        if (!rank3(node.inputs[0]) || (axis !== 3 && axis !== -1)) throw new Error(`layer "${node.name}": only channel-axis ${node.op} on images is relaid out`);
+        return { ...node, axis: 1 };
+      }
+      case 'dense': {
+        const from = byName.get(node.inputs[0]);
+        if (rank3(node.inputs[0])) throw new Error(`layer "${node.name}": dense over image channels is not relaid out`);
+        if (from?.op !== 'flatten' || !rank3(from.inputs[0])) return node;
+        const [h, w, c] = shapes.get(from.inputs[0]) as number[];
+        const [out, inn] = node.weight.shape;
+        const data = new Float32Array(out * inn);
+        for (let o = 0; o < out; o++)
+          for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) for (let k = 0; k < c; k++) data[o * inn + (k * h + i) * w + j] = node.weight.data[o * inn + (i * w + j) * c + k];
+        return { ...node, weight: { shape: [out, inn], data } };
+      }
+      case 'flatten': {
+        const users = g.nodes.filter((m) => m.inputs.includes(node.name));
+        if (rank3(node.inputs[0]) && users.some((m) => m.op !== 'dense')) throw new Error(`layer "${node.name}": a flatten feeding anything but dense layers is not relaid out`);
+        return node;
+      }
+      case 'activation':
+        if (rank3(node.inputs[0]) && /softmax/i.test(node.activation)) throw new Error(`layer "${node.name}": softmax over image channels is not relaid out`);
+        return node;
+      case 'conv2d':
+      case 'maxPool':
+      case 'avgPool':
+      case 'globalAvgPool':
+      case 'globalMaxPool':
+      case 'add':
+      case 'identity':
+        return node;
+      default:
+        throw new Error(`layer "${node.name}" (${node.op}) is not relaid out to NCHW`);
+    }
+  });
+  return { name: g.name, layout: 'NCHW', nodes, inputs: [...g.inputs], outputs: [...g.outputs] };
+}
+
+/**
+ * A reference classifier as an NCHW graph (input [1, 28, 28]: the same bytes as TF.js'
+ * [28, 28, 1]); undefined when it is not trained yet.
+ */
 export async function classifierGraph(name: ClassifierName): Promise<Graph | undefined> {
   const json = classifierModelJson(name);
-  return existsSync(json) ? loadGraph(json) : undefined;
+  return existsSync(json) ? toNchw(await loadGraph(json)) : undefined;
 }
 
 async function main(): Promise<void> {
@@ -228,7 +291,7 @@ async function main(): Promise<void> {
     }
     const file = join(outDir, `${name}.onnx`);
     await writeOnnx(graph, file, { producerName: 'netdecouple' });
-    console.log(`wrote ${file} — ${name} (TF.js → ONNX, NHWC input [N, 28, 28, 1])`);
+    console.log(`wrote ${file} — ${name} (TF.js → NCHW → ONNX, input [N, 1, 28, 28])`);
   }
   if (missing.length > 0) {
     throw new Error(`not trained yet: ${missing.join(', ')}; run scripts/train-reference.ts first, then this script again`);

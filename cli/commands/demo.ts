@@ -11,6 +11,7 @@ export function registerDemo(program: Command): void {
     .option('--rank <T>', 'components kept per channel', int, 4)
     .addOption(new Option('--order <o>', 'ordering').choices(['dw-pw', 'pw-dw']).default('dw-pw'))
     .addOption(new Option('--backend <b>', 'tfjs backend').choices(BACKEND_CHOICES).default('auto'))
+    .option('--no-calibrate', 'skip the calibration step')
     .option('--json', 'print the report as JSON on stdout')
     .action(async (o) => runDemo(o));
 }

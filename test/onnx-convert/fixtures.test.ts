@@ -2,9 +2,9 @@
  * fixtures/onnx/ (scripts/export-onnx-fixtures.ts):
  *   - the project's own models are exactly what the script writes (same code → same bytes), run in
  *     stock onnxruntime, and decouple exactly at τ = 1;
- *   - the Fashion-MNIST reference classifiers exported to ONNX predict what the TF.js originals
- *     predict (plain tfjs, wasm) on 300 official test images, and still do after a τ = 1
- *     conversion of the ONNX file. Skipped while the classifiers are not trained yet.
+ *   - the Fashion-MNIST reference classifiers, relaid out to NCHW and exported to ONNX, predict what
+ *     the TF.js originals predict (plain tfjs, wasm) on 300 official test images, and still do
+ *     after a τ = 1 conversion of the ONNX file. Skipped while the classifiers are not trained yet.
  * Regenerate with UPDATE_FIXTURES=1 (or `node dist/scripts/export-onnx-fixtures.js`).
  */
 import { describe, expect, it } from 'vitest';
@@ -99,15 +99,17 @@ describe('the Fashion-MNIST reference classifiers exported to ONNX', () => {
       xt.dispose();
       model.dispose();
 
-      const x = { shape: [N, 28, 28, 1], data: data.images };
+      // NCHW [N, 1, 28, 28]: for one channel the same bytes as the NHWC images tfjs was fed.
+      const x = { shape: [N, 1, 28, 28], data: data.images };
       const pOrt = (await run(fs.readFileSync(file), x)).data;
       expect(pOrt.length).toBe(N * 10);
       expect(argmax(pOrt, 10)).toEqual(argmax(pTf, 10));
       expect(maxRelDiff(pOrt, pTf)).toBeLessThanOrEqual(1e-4);
 
-      // Read back like a user's file: sizes known throughout (MACs countable), and a τ = 1
-      // conversion on ORT keeps every prediction.
+      // Read back like a user's file: every node a mapped op (a PyTorch-like export, no layout
+      // transposes), sizes known throughout, and a τ = 1 conversion on ORT keeps every prediction.
       const g = await readOnnx(file);
+      expect(g.nodes.filter((n) => n.op === 'opaque').map((n) => n.name)).toEqual([]);
       expect(totalCost(graphCosts(g)).macs).toBeGreaterThan(0);
       const conv = convertGraph(g, { energy: 1, keepUnprofitable: true });
       expect(conv.layers.length).toBeGreaterThan(0);

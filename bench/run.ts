@@ -1,0 +1,281 @@
+/**
+ * `npm run bench`: the benchmark suite. Writes bench/results/*.json (plain JSON, the record),
+ * docs/benchmarks.md (tables rendered from that JSON) and out/bench/<name>/report.html, and prints
+ * the tables.
+ *
+ *   forms        merged vs split depthwise, T = 1…6: the 28²·256 layer and the VGG16 conv stack,
+ *                on onnxruntime (2 threads) and tfjs-wasm (1 thread)          → forms.json
+ *   nets         VGG16 conv stack and ResNet-18 at 224², dw-pw T = 1…6: whole model and per
+ *                layer on ORT; whole model on tfjs-wasm                        → vgg16-convs.json, resnet18.json
+ *   classifiers  fmnist-vgg / fmnist-resnet (fixtures/models/), ranks 1…9 × both orders, the full
+ *                Fashion-MNIST test split, latency on ORT at batch 64           → fmnist-*.json
+ *   esrgan       esrgan-slim / -medium x2 on fixtures/photos, ranks 1…9 × both orders, latency
+ *                on ORT and tfjs-wasm at the photos' 96×96 input                → esrgan-*.json
+ *
+ * Flags: --only forms,nets,classifiers,esrgan   --runs N (≥ 10, default 10)   --warmup N (default 2)
+ * Budget: ~15 minutes on 2 cores when nothing else runs. Timings taken while other processes
+ * load the machine are slower and noisier; the load average is recorded in every result file.
+ */
+import { promises as fs, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs';
+import type { Graph } from '../src/models/ir.js';
+import { loadGraph } from '../src/models/load.js';
+import { esrgan } from '../src/models/packaged.js';
+import { convertGraph } from '../src/convert/convert.js';
+import { createEngine, type Engine } from '../src/eval/engine.js';
+import { benchLatency, type LatencyReport } from '../src/eval/latency.js';
+import { loadDataset } from '../src/eval/datasets.js';
+import { bestSetting, runSweep, type SweepReport, type SweepRow, type Tolerance } from '../src/eval/sweep.js';
+import { sweepFiles, jsonSafe } from '../src/report/sweep-files.js';
+import { renderTable } from '../src/report/table.js';
+import { formatCount } from '../src/models/cost.js';
+import { writeFolderAtomically } from '../src/models/atomic-dir.js';
+import { layer28x256, resnet18, vgg16ConvStack } from './nets.js';
+import { measureForms, type FormsCase } from './forms.js';
+
+tf.env().set('PROD', true);
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const RESULTS = path.join(ROOT, 'bench', 'results');
+const OUT = path.join(ROOT, 'out', 'bench');
+const require = createRequire(import.meta.url);
+
+const SUITES = ['forms', 'nets', 'classifiers', 'esrgan'] as const;
+type Suite = (typeof SUITES)[number];
+
+interface Args {
+  only: Suite[];
+  runs: number;
+  warmup: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { only: [...SUITES], runs: 10, warmup: 2 };
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i + 1];
+    if (argv[i] === '--only') {
+      a.only = v.split(',').map((s) => s.trim()) as Suite[];
+      for (const s of a.only) if (!SUITES.includes(s)) throw new Error(`--only ${s}: choose from ${SUITES.join(', ')}`);
+      i++;
+    } else if (argv[i] === '--runs') {
+      a.runs = Number(v);
+      i++;
+    } else if (argv[i] === '--warmup') {
+      a.warmup = Number(v);
+      i++;
+    } else throw new Error(`unknown flag ${argv[i]}; flags: --only ${SUITES.join(',')} --runs N --warmup N`);
+  }
+  return a;
+}
+
+/** Where and how the numbers were taken, in every result file. */
+function machine(): Record<string, unknown> {
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    node: process.version,
+    onnxruntime: (require('onnxruntime-node/package.json') as { version: string }).version,
+    tfjs: tf.version.tfjs,
+    loadAverage1m: Number(os.loadavg()[0].toFixed(2)),
+    date: new Date().toISOString().slice(0, 10),
+  };
+}
+
+const fx = (x: number | null | undefined, d = 2) => (x === null || x === undefined ? '—' : !Number.isFinite(x) ? '∞' : x.toFixed(d));
+const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(2)}%`);
+
+function mdTable(headers: string[], rows: string[][]): string {
+  return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** A table printed to the terminal and kept for docs/benchmarks.md. */
+class Tables {
+  md: string[] = [];
+  section(title: string, text = ''): void {
+    process.stdout.write(`\n== ${title} ==\n${text ? `${text}\n` : ''}`);
+    this.md.push(`\n## ${title}\n${text ? `\n${text}\n` : ''}`);
+  }
+  table(headers: string[], rows: string[][], caption = ''): void {
+    process.stdout.write(`${caption ? `${caption}\n` : ''}${renderTable(headers, rows, ['l'])}\n\n`);
+    this.md.push(`${caption ? `\n${caption}\n` : ''}\n${mdTable(headers, rows)}\n`);
+  }
+  note(text: string): void {
+    process.stdout.write(`${text}\n`);
+    this.md.push(`\n${text}\n`);
+  }
+}
+
+async function writeResult(name: string, data: unknown): Promise<void> {
+  await fs.mkdir(RESULTS, { recursive: true });
+  await fs.writeFile(path.join(RESULTS, `${name}.json`), JSON.stringify(data, jsonSafe, 1) + '\n');
+}
+
+function step(label: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r  … ${label.padEnd(60).slice(0, 60)}`);
+}
+function stepDone(): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r${' '.repeat(70)}\r`);
+}
+
+// ---------------------------------------------------------------- forms
+async function formsSuite(args: Args, t: Tables): Promise<void> {
+  const ranks = [1, 2, 3, 4, 5, 6];
+  const cases: FormsCase[] = [];
+  const layer = layer28x256();
+  const vgg = await vgg16ConvStack();
+  for (const backend of ['ort', 'wasm'] as const) {
+    const engine = await createEngine(backend, 'NHWC', { threads: 2 });
+    for (const [g, scope] of [[layer, 'layer'], [vgg, 'model']] as const) {
+      cases.push(await measureForms(engine, g, scope, { ranks, runs: args.runs, warmup: args.warmup, onStep: step }));
+      stepDone();
+    }
+  }
+  await writeResult('forms', { tool: 'netdecouple', kind: 'forms', machine: machine(), cases });
+  t.section('Merged vs split depthwise (T = 1…6)',
+    'split = T multiplier-1 depthwise convs + Concatenate + 1×1; merged = one depthwise conv with depth_multiplier T + 1×1 (Keras SeparableConv2D). ' +
+    'Batch 1, median of the timed runs; speedups against the regular conv (layer) or the original network (model). At T = 1 the two forms are the same graph.');
+  for (const c of cases) {
+    const rows = ranks.map((rank) => {
+      const s = c.points.find((p) => p.rank === rank && p.form === 'split')!;
+      const m = c.points.find((p) => p.rank === rank && p.form === 'merged')!;
+      const f = c.faster.find((x) => x.rank === rank)!;
+      return [String(rank), fx(s.timing.medianMs), fx(m.timing.medianMs), rank === 1 ? '=' : f.form, fx(s.theoreticalSpeedup), fx(s.measuredSpeedup), fx(m.measuredSpeedup), fx(s.ratio), fx(m.ratio)];
+    });
+    t.table(['T', 'split ms', 'merged ms', 'faster', 'theoretical ×', 'split ×', 'merged ×', 'split meas./theor.', 'merged meas./theor.'], rows,
+      `${c.scope === 'layer' ? 'layer' : 'whole model'} ${c.case} on ${c.backend}${c.threads ? ` (${c.threads} threads)` : ' (1 thread)'}, input ${c.inputShape.join('×')} ${c.layout}; original ${fx(c.original.medianMs)} ms (p10–p90 ${fx(c.original.p10Ms)}–${fx(c.original.p90Ms)}), ${formatCount(c.macs)} MACs`);
+  }
+  const merged = cases.flatMap((c) => c.faster.filter((f) => f.rank > 1 && f.form === 'merged').map((f) => `${c.case}/${c.backend} T=${f.rank} (split/merged ${fx(f.splitOverMerged)})`));
+  t.note(merged.length ? `Merged was faster for: ${merged.join('; ')}.` : 'Split was faster (or equal) for every T > 1 on every backend and case measured: the converter default (split) follows the measurement.');
+}
+
+// ---------------------------------------------------------------- nets
+async function netsSuite(args: Args, t: Tables): Promise<void> {
+  const ranks = [1, 2, 3, 4, 5, 6];
+  t.section('VGG16- and ResNet-18-shaped networks at 224² (random weights), dw-pw, split',
+    'Batch 1. Whole model: original vs converted in one process; per layer: each replaced conv alone vs its replacement on an input of its shape (ORT runs these as NCHW, so no layout transposes are timed).');
+  for (const [name, build] of [['vgg16-convs', vgg16ConvStack], ['resnet18', resnet18]] as const) {
+    const g: Graph = await build();
+    const out: { backend: string; rank: number; report: LatencyReport }[] = [];
+    for (const backend of ['ort', 'wasm'] as const) {
+      // tfjs-wasm runs VGG16 at ~2 s per inference single-threaded: its whole-model figures are in the forms suite.
+      if (backend === 'wasm' && name === 'vgg16-convs') continue;
+      const engine = await createEngine(backend, g.layout, { threads: 2 });
+      for (const rank of ranks) {
+        step(`${name} ${backend} T=${rank}`);
+        const conv = convertGraph(g, { rank }).graph;
+        out.push({ backend, rank, report: await benchLatency(engine, g, conv, { runs: args.runs, warmup: args.warmup, perLayer: backend === 'ort', model: name, against: `dw-pw T=${rank} split` }) });
+        stepDone();
+      }
+    }
+    await writeResult(name, { tool: 'netdecouple', kind: 'latency-ranks', machine: machine(), model: name, runs: out.map((o) => ({ backend: o.backend, rank: o.rank, ...o.report })) });
+    for (const backend of [...new Set(out.map((o) => o.backend))]) {
+      const mine = out.filter((o) => o.backend === backend);
+      const r0 = mine[0].report;
+      t.table(['T', 'MACs', 'median ms (p10–p90)', 'theoretical ×', 'measured ×', 'measured/theoretical', 'per-layer ratio (min–max)'],
+        mine.map(({ rank, report: r }) => {
+          const ratios = r.layers.map((l) => l.ratio);
+          return [String(rank), formatCount(r.converted!.macs), `${fx(r.converted!.timing.medianMs)} (${fx(r.converted!.timing.p10Ms)}–${fx(r.converted!.timing.p90Ms)})`, fx(r.theoreticalSpeedup), fx(r.measuredSpeedup), fx(r.ratio),
+            ratios.length ? `${fx(Math.min(...ratios))}–${fx(Math.max(...ratios))}` : '—'];
+        }),
+        `${name} on ${backend}${r0.threads ? ` (${r0.threads} threads)` : ' (1 thread)'}: original ${fx(r0.original.timing.medianMs)} ms, ${formatCount(r0.original.macs)} MACs`);
+    }
+    const best = out.filter((o) => o.backend === 'ort').reduce((a, o) => ((o.report.ratio ?? 0) > (a.report.ratio ?? 0) ? o : a));
+    if (best.report.layers.length) {
+      t.table(['layer', 'kernel kh×kw×C×N', 'input', 'regular ms', 'replacement ms', 'theoretical ×', 'measured ×', 'ratio'],
+        best.report.layers.map((l) => [l.name, l.kernel.join('×'), l.inputShape.join('×'), fx(l.original.medianMs), fx(l.converted.medianMs), fx(l.theoreticalSpeedup), fx(l.measuredSpeedup), fx(l.ratio)]),
+        `${name}, ORT, T = ${best.rank} (the rank with the best whole-model ratio), per replaced layer:`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- sweeps
+interface SweepJob {
+  name: string;
+  model: string;
+  data: string;
+  backends: ('ort' | 'wasm')[];
+  latencyBatch: number;
+  tolerance: Tolerance;
+}
+
+async function sweepSuite(jobs: SweepJob[], args: Args, t: Tables, title: string, intro: string): Promise<void> {
+  t.section(title, intro);
+  for (const job of jobs) {
+    if (!existsSync(job.model)) {
+      t.note(`${job.name}: ${path.relative(ROOT, job.model)} not found — skipped.`);
+      continue;
+    }
+    const g = await loadGraph(job.model);
+    const data = await loadDataset(job.data, g);
+    const reports: SweepReport[] = [];
+    for (const backend of job.backends) {
+      const engine: Engine = await createEngine(backend, g.layout, { threads: 2 });
+      const r = await runSweep(engine, g, data, { ranks: [1, 2, 3, 4, 5, 6, 7, 8, 9], orders: ['dw-pw', 'pw-dw'], latencyBatch: job.latencyBatch, runs: args.runs, warmup: args.warmup, model: job.name, onStep: (l) => step(`${job.name} ${backend} ${l}`) });
+      stepDone();
+      reports.push(r);
+      await writeFolderAtomically(path.join(OUT, `${job.name}-${backend}`), await sweepFiles(r, { tolerance: job.tolerance }));
+    }
+    await writeResult(job.name, { tool: 'netdecouple', kind: 'sweeps', machine: machine(), model: job.name, sweeps: reports.map(slim) });
+    const cls = data.task === 'classification';
+    for (const r of reports) {
+      const rows = [r.baseline, ...r.rows].map((x) => [x.setting, String(x.replacedLayers), fx(x.theoreticalSpeedup), fx(x.measuredSpeedup), fx(x.speedupRatio),
+        ...(cls ? [pct(x.top1), pct(x.top5), pct(x.agreement)] : [fx(x.psnrVsOriginalDb), fx(x.psnrVsGroundTruthDb)])]);
+      t.table(['setting', 'convs', 'theoretical ×', 'measured ×', 'meas./theor.', ...(cls ? ['top-1', 'top-5', 'agreement'] : ['PSNR vs original (dB)', 'PSNR vs ground truth (dB)'])], rows,
+        `${job.name} on ${r.data} (${r.evaluation.n} ${cls ? 'images' : 'photos'}); latency ${r.backend}${r.threads ? ` (${r.threads} threads)` : ' (1 thread)'}, batch ${r.latency.batchSize}, input ${r.latency.inputShape.join('×')}; original ${fx(r.baseline.latency.medianMs)} ms`);
+      const best = bestSetting(r, job.tolerance);
+      t.note(`${job.name}, ${r.backend}: ${best ? `best measured speedup with ${describeTol(job.tolerance)}: ${fx(best.measuredSpeedup)}× (${best.setting}; theoretical ${fx(best.theoreticalSpeedup)}×; ${cls ? `top-1 ${pct(best.top1)} vs ${pct(r.baseline.top1)}` : `PSNR ${fx(best.psnrVsOriginalDb)} dB`})` : `no setting with ${describeTol(job.tolerance)}`}.`);
+    }
+  }
+}
+
+function describeTol(t: Tolerance): string {
+  return t.maxTop1Drop !== undefined ? `top-1 drop ≤ ${(t.maxTop1Drop * 100).toFixed(1)} points` : `PSNR vs original ≥ ${t.minPsnrDb} dB`;
+}
+
+/** The committed record keeps per-row layer ranks but not the per-T kernel-error curves (they are in the HTML reports). */
+function slim(r: SweepReport): Omit<SweepReport, 'kernelErrors'> {
+  const { kernelErrors: _drop, ...rest } = r;
+  return { ...rest, rows: rest.rows.map((x: SweepRow) => ({ ...x, layers: x.layers.map((l) => ({ ...l, kernelRelError: Number(l.kernelRelError.toPrecision(4)), retainedEnergy: Number(l.retainedEnergy.toPrecision(4)) })) })) };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (!Number.isInteger(args.runs) || args.runs < 10) throw new Error(`--runs ${args.runs}: at least 10`);
+  const t = new Tables();
+  const t0 = performance.now();
+  const m = machine();
+  t.note(`netdecouple benchmarks — ${m.cpu}, ${m.cores} cores, Node ${m.node}, onnxruntime-node ${m.onnxruntime}, tfjs ${m.tfjs}; load average at start ${m.loadAverage1m}; ${args.warmup} warm-up + ${args.runs} timed runs per measurement.`);
+  if (args.only.includes('forms')) await formsSuite(args, t);
+  if (args.only.includes('nets')) await netsSuite(args, t);
+  if (args.only.includes('classifiers')) {
+    await sweepSuite(['fmnist-vgg', 'fmnist-resnet'].map((name) => ({
+      name, model: path.join(ROOT, 'fixtures', 'models', name, 'model.json'), data: 'fashion-mnist', backends: ['ort'], latencyBatch: 64, tolerance: { maxTop1Drop: 0.005 },
+    })), args, t, 'Reference classifiers on Fashion-MNIST: accuracy vs measured speedup, no retraining',
+    'Full official test split (10 000 images). Latency on onnxruntime at batch 64 (at batch 1 a 28×28 model is all per-call overhead). BatchNorm folded; ranks above a layer\'s maximum are capped for that layer.');
+  }
+  if (args.only.includes('esrgan')) {
+    await sweepSuite((['slim', 'medium'] as const).map((v) => ({
+      name: `esrgan-${v}`, model: esrgan(v, 2).modelJson, data: `images:${path.join(ROOT, 'fixtures', 'photos')}`, backends: ['ort', 'wasm'], latencyBatch: 1, tolerance: { minPsnrDb: 40 },
+    })), args, t, 'esrgan-slim / -medium x2 on real photos: PSNR vs measured speedup',
+    'fixtures/photos (4 CC0/public-domain 192² crops, box-downscaled ×2 to 96² inputs). PSNR over range 255, RGB: vs the original model\'s output (raw floats) and vs the ground-truth photo (output clipped to [0, 255]).');
+  }
+  const minutes = (performance.now() - t0) / 60000;
+  t.note(`\nSuite time ${minutes.toFixed(1)} min; load average at end ${os.loadavg()[0].toFixed(2)}.`);
+  if (args.only.length === SUITES.length) {
+    const doc = `# Benchmarks\n\nGenerated by \`npm run bench\` (bench/run.ts) from bench/results/*.json — rerun it to refresh. ` +
+      `Measured speedup = median(original) / median(converted), same process, same backend, warm-up first; always beside the theoretical (MAC) speedup.\n${t.md.join('')}`;
+    await fs.mkdir(path.join(ROOT, 'docs'), { recursive: true });
+    await fs.writeFile(path.join(ROOT, 'docs', 'benchmarks.md'), doc);
+    process.stdout.write('wrote docs/benchmarks.md\n');
+  }
+  process.stdout.write(`wrote ${path.relative(ROOT, RESULTS)}/*.json and ${path.relative(ROOT, OUT)}/*/report.html\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});
