@@ -171,7 +171,7 @@ async function netsSuite(args: Args, t: Tables): Promise<void> {
         stepDone();
       }
     }
-    await writeResult(name, { tool: 'netdecouple', kind: 'latency-ranks', machine: machine(), model: name, runs: out.map((o) => ({ backend: o.backend, rank: o.rank, ...o.report })) });
+    await writeResult(name, { tool: 'netdecouple', kind: 'latency-ranks', machine: machine(), model: name, runs: out.map((o) => ({ rank: o.rank, ...o.report })) });
     for (const backend of [...new Set(out.map((o) => o.backend))]) {
       const mine = out.filter((o) => o.backend === backend);
       const r0 = mine[0].report;

@@ -4,7 +4,7 @@ import { parseInputShape } from '../../src/models/shapes.js';
 import { convertGraph } from '../../src/convert/convert.js';
 import { RUNTIME_CHOICES } from '../../src/eval/runner.js';
 import { createEngine } from '../../src/eval/engine.js';
-import { benchLatency } from '../../src/eval/latency.js';
+import { benchLatency, replacedLayers } from '../../src/eval/latency.js';
 import { latencyText } from '../../src/report/measure-tables.js';
 import { int, num, print } from '../options.js';
 import { progress } from '../progress.js';
@@ -40,8 +40,8 @@ export function registerBench(program: Command): void {
         converted = convertGraph(original, { order: o.order, form: o.form, rank: o.rank, energy: o.energy }).graph;
       }
       const engine = await createEngine(o.backend, original.layout, { threads: o.threads });
-      const layers = converted ? converted.nodes.length : 0;
-      const bar = progress(converted ? 2 + (o.perLayer ? Math.min(layers, original.nodes.filter((n) => n.op === 'conv2d').length) : 0) : 1, !o.json && process.stdout.isTTY === true);
+      const steps = converted ? 2 + (o.perLayer ? replacedLayers(original, converted).length : 0) : 1;
+      const bar = progress(steps, !o.json && process.stdout.isTTY === true);
       const report = await benchLatency(engine, original, converted, {
         batchSize: o.batch, inputShape, runs: o.runs, warmup: o.warmup, seed: o.seed, perLayer: o.perLayer, onStep: (l) => bar.step(l),
         model, against: o.against ?? (converted ? `in-process ${o.order} ${o.rank !== undefined ? `T=${o.rank}` : `τ=${o.energy}`} (${o.form})` : null),

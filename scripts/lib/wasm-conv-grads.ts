@@ -36,13 +36,16 @@ function padOrCrop(x: tf.Tensor4D, top: number, bottom: number, left: number, ri
   return y;
 }
 
-/** Inserts s−1 zero rows/columns between pixels: [B, H, W, C] → [B, (H−1)·sh+1, (W−1)·sw+1, C]. */
-function dilateSpatial(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
+/**
+ * Inserts s−1 zero rows/columns after every pixel: [B, H, W, C] → [B, H·sh, W·sw, C]. The
+ * trailing zeros past the last pixel are left for the caller's padOrCrop to keep or cut, which
+ * saves a full-size slice here.
+ */
+function spreadSpatial(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   if (sh === 1 && sw === 1) return x;
   const [b, h, w, c] = x.shape;
   const spread = tf.pad(tf.reshape(x, [b, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-  const full = tf.reshape(spread, [b, h * sh, w * sw, c]) as tf.Tensor4D;
-  return tf.slice(full, [0, 0, 0, 0], [b, (h - 1) * sh + 1, (w - 1) * sw + 1, c]);
+  return tf.reshape(spread, [b, h * sh, w * sw, c]) as tf.Tensor4D;
 }
 
 interface ConvGradAttrs {
@@ -86,10 +89,10 @@ export function conv2dInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape
     const sh = info.strideHeight;
     const sw = info.strideWidth;
     const { top, left } = info.padInfo;
-    const dyd = dilateSpatial(dy, sh, sw);
+    const dyd = spreadSpatial(dy, sh, sw);
     const padTop = kh - 1 - top;
     const padLeft = kw - 1 - left;
-    // Output must come out H×W: total padded height = H + kh − 1.
+    // Output must come out H×W: total padded height = H + kh − 1 (negative pads crop).
     const padBottom = h + kh - 1 - padTop - dyd.shape[1];
     const padRight = w + kw - 1 - padLeft - dyd.shape[2];
     const dyp = padOrCrop(dyd, padTop, padBottom, padLeft, padRight);

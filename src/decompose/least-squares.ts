@@ -94,6 +94,11 @@ export class RidgeAccumulator {
     return { weight: w0.slice(), bias };
   }
 
+  /** ‖Y‖² over everything added. */
+  outputEnergy(): number {
+    return this.yy;
+  }
+
   /** ‖ZW + b − Y‖ / ‖Y‖ over everything added, from the accumulated moments alone. */
   relError(w: Float64Array, b: Float64Array): number {
     const F = this.features;

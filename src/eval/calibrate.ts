@@ -9,6 +9,7 @@ import { type Conv2DNode, type Graph, type Node } from '../models/ir.js';
 import { RidgeAccumulator } from '../decompose/least-squares.js';
 import type { Conversion } from '../convert/convert.js';
 import type { Engine } from './engine.js';
+import { accumulateDepthwise, applyTaps, currentTaps, depthwiseTail, type DepthwiseTail } from './calibrate-depthwise.js';
 import type { Batch } from './tfjs-run.js';
 
 export type CalibrationMode = 'lsq' | 'bias';
@@ -114,7 +115,13 @@ export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[
   const names = conv.layers.map((l) => l.name);
   const pre = preActivationGraph(conv.reference, new Set(names));
   // A least-squares fit needs a few times more rows than unknowns; more only costs time (F² per row).
-  const rowsFor = new Map(conv.layers.map((l) => [l.name, Math.min(maxRows, 24 * ((refitTarget(conv.graph, l.output)?.kernel.shape[1] ?? 0) + 1))]));
+  const unknowns = (l: Conversion['layers'][number]) => {
+    const pw = refitTarget(conv.graph, l.output);
+    if (pw) return pw.kernel.shape[1] + 1;
+    const tail = depthwiseTail(conv.graph, l.replacedBy, l.output);
+    return tail ? tail.parts.length * tail.parts[0].node.kernel.shape[2] * tail.parts[0].node.kernel.shape[3] + 1 : 1;
+  };
+  const rowsFor = new Map(conv.layers.map((l) => [l.name, Math.min(maxRows, Math.max(256, 24 * unknowns(l)))]));
 
   // 1. Targets: the original layers' pre-activation outputs, sampled once (small: rows × N per layer).
   const samples = new Map<string, Sample[]>();
@@ -141,7 +148,14 @@ export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[
     opts.onLayer?.(layer.name, li, conv.layers.length);
     const target = refitTarget(graph, layer.output);
     if (!target) {
-      report.push({ name: layer.name, refit: null, rows: 0, relErrorBefore: null, relErrorAfter: null, skipped: 'the replacement does not end in a 1×1 conv (PW→DW); left as decomposed' });
+      const tail = depthwiseTail(graph, layer.replacedBy, layer.output);
+      if (!tail) {
+        report.push({ name: layer.name, refit: null, rows: 0, relErrorBefore: null, relErrorAfter: null, skipped: 'the replacement ends in neither a 1×1 conv nor depthwise convs; left as decomposed' });
+        continue;
+      }
+      const res = await refitDepthwise(engine, graph, tail, inputs, (samples.get(layer.name) as Sample[]).map((x) => x.rows), targets.get(layer.name) as Float64Array[], mode, opts.lambda ?? 1e-3);
+      if (res.after < res.before) graph = res.graph;
+      report.push({ name: layer.name, refit: tail.parts.map((p) => p.node.name).filter((v, i, a) => a.indexOf(v) === i).join(', '), rows: res.rows, relErrorBefore: res.before, relErrorAfter: Math.min(res.after, res.before), ...(res.after < res.before ? {} : { skipped: 'the refit did not lower the error; kept the decomposition' }) });
       continue;
     }
     const [N, F] = target.kernel.shape;
@@ -171,4 +185,38 @@ export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[
     report.push({ name: layer.name, refit: target.name, rows: acc.rows, relErrorBefore: before, relErrorAfter: after });
   }
   return { graph, layers: report, mode, images: inputs.reduce((a, b) => a + b.shape[0], 0) };
+}
+
+async function refitDepthwise(
+  engine: Engine, graph: Graph, tail: DepthwiseTail, inputs: Batch[], rows: Int32Array[], targets: Float64Array[], mode: CalibrationMode, lambda: number,
+): Promise<{ graph: Graph; before: number; after: number; rows: number }> {
+  const N = tail.outputs;
+  const K = tail.parts[0].node.kernel.shape[2] * tail.parts[0].node.kernel.shape[3];
+  const accs = Array.from({ length: N }, () => new RidgeAccumulator(tail.parts.length * K, 1));
+  const feeds = tail.parts.map((p) => p.node.inputs[0]);
+  const unique = [...new Set(feeds)];
+  const prefix = await engine.prepare(graph, [...unique, tail.parts[0].node.name]);
+  for (const [bi, batch] of inputs.entries()) {
+    const acts = await prefix.run(batch);
+    const out = acts[unique.length];
+    const outHW: [number, number] = graph.layout === 'NHWC' ? [out.shape[1], out.shape[2]] : [out.shape[2], out.shape[3]];
+    accumulateDepthwise(accs, tail, feeds.map((f) => acts[unique.indexOf(f)]), graph.layout, rows[bi], outHW, targets[bi]);
+  }
+  await prefix.dispose();
+  let se0 = 0;
+  let se1 = 0;
+  let yy = 0;
+  const fits = accs.map((acc, n) => {
+    const { w, b } = currentTaps(tail, n);
+    const fit = mode === 'lsq' ? acc.solve(w, b, lambda) : acc.solveBias(w, b);
+    // relError is relative to this channel's ‖y‖; recombine into the layer's relative error.
+    const y2 = acc.outputEnergy();
+    se0 += acc.relError(w, b) ** 2 * y2;
+    se1 += acc.relError(fit.weight, fit.bias) ** 2 * y2;
+    yy += y2;
+    return fit;
+  });
+  const before = yy === 0 ? 0 : Math.sqrt(se0 / yy);
+  const after = yy === 0 ? 0 : Math.sqrt(se1 / yy);
+  return { graph: applyTaps(graph, tail, fits), before, after, rows: accs[0]?.rows ?? 0 };
 }

@@ -5,6 +5,7 @@
  * persistent session (DESIGN.md §2 configuration: 2 intra-op threads, optimisation 'all').
  */
 import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
 import { prune, type Graph } from '../models/ir.js';
 import { useBackend } from './backend.js';
 import { RUNTIME_CHOICES, type RuntimeChoice } from './runner.js';
@@ -15,9 +16,16 @@ import { summarizeTimes, type TimingOptions, type TimingStats } from './timing.j
 export interface PreparedModel {
   /** Outputs for one batch, in the graph's layout (batch dimension included). */
   run(input: Batch): Promise<Batch[]>;
-  /** Warm-up runs, then timed runs of feed → outputs available on the host. */
+  /** One input made ready for repeated timed runs (feed → outputs available on the host). */
+  bind(input: Batch): Bound;
+  /** Warm-up runs, then timed runs. */
   time(input: Batch, opts?: TimingOptions): Promise<TimingStats>;
   dispose(): Promise<void>;
+}
+
+export interface Bound {
+  once(): Promise<void>;
+  release(): void;
 }
 
 export interface Engine {
@@ -43,23 +51,23 @@ export async function createEngine(choice: RuntimeChoice, layout: Graph['layout'
 
 async function tfjsPrepared(graph: Graph, outputs: string[] = graph.outputs): Promise<PreparedModel> {
   const model = await toLayersModel(prune({ ...graph, outputs }));
-  return {
-    run: (input) => predict(model, input),
-    async time(input, opts) {
-      const x = tf.tensor(input.data, input.shape);
-      const once = async () => {
+  const bind = (input: Batch): Bound => {
+    const x = tf.tensor(input.data, input.shape);
+    return {
+      async once() {
         const y = model.predict(x);
         const ys = Array.isArray(y) ? y : [y];
         // The download is part of the cost: an application needs the values on the host.
         await Promise.all(ys.map((t) => t.data()));
         tf.dispose(ys);
-      };
-      try {
-        return await timeLoop(once, opts);
-      } finally {
-        x.dispose();
-      }
-    },
+      },
+      release: () => x.dispose(),
+    };
+  };
+  return {
+    run: (input) => predict(model, input),
+    bind,
+    time: (input, opts) => timeBound(bind(input), opts),
     async dispose() {
       model.dispose();
     },
@@ -72,15 +80,25 @@ function ortEngine(threads: number): Engine {
     threads,
     async prepare(graph, outputs = graph.outputs) {
       const s: OrtSession = await createOrtSession(prune({ ...graph, outputs }), { threads });
+      const bind = (input: Batch): Bound => {
+        const feeds = { [s.inputNames[0]]: new ort.Tensor('float32', input.data, input.shape) };
+        return {
+          async once() {
+            await s.session.run(feeds);
+          },
+          release() {},
+        };
+      };
       return {
         async run(input) {
           const res = await runOrtAll(s, { [s.inputNames[0]]: input });
           return s.outputNames.map((n) => ({ shape: res[n].shape, data: Float32Array.from(res[n].data) }));
         },
+        bind,
         async time(input, opts) {
+          // The project's ORT timer on the persistent session (same loop, same statistics).
           const { warmup, runs } = timingCounts(opts);
-          const t = await timeOrt(s, input, { warmup, runs });
-          return { ...t, warmup };
+          return { ...(await timeOrt(s, input, { warmup, runs })), warmup };
         },
         dispose: () => releaseOrt(s),
       };
@@ -99,14 +117,47 @@ export function timingCounts(opts: TimingOptions = {}): { warmup: number; runs: 
   return { warmup, runs };
 }
 
-async function timeLoop(once: () => Promise<void>, opts?: TimingOptions): Promise<TimingStats> {
+/** Warm-up, then timed runs of one bound input. */
+export async function timeBound(b: Bound, opts?: TimingOptions): Promise<TimingStats> {
   const { warmup, runs } = timingCounts(opts);
-  for (let i = 0; i < warmup; i++) await once();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await once();
-    times.push(performance.now() - t0);
+  try {
+    for (let i = 0; i < warmup; i++) await b.once();
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await b.once();
+      times.push(performance.now() - t0);
+    }
+    return { ...summarizeTimes(times), warmup };
+  } finally {
+    b.release();
   }
-  return { ...summarizeTimes(times), warmup };
+}
+
+/**
+ * Two models timed in alternation (a, b, a, b, …) after both warmed up: on a shared machine a
+ * change of load then hits both medians alike instead of whichever ran second, so their ratio —
+ * the measured speedup — stays meaningful.
+ */
+export async function timeInterleaved(a: Bound, b: Bound, opts?: TimingOptions): Promise<[TimingStats, TimingStats]> {
+  const { warmup, runs } = timingCounts(opts);
+  try {
+    for (let i = 0; i < warmup; i++) {
+      await a.once();
+      await b.once();
+    }
+    const ta: number[] = [];
+    const tb: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      for (const [bound, times] of (i % 2 ? [[b, tb], [a, ta]] : [[a, ta], [b, tb]]) as [Bound, number[]][]) {
+        const t0 = performance.now();
+        await bound.once();
+        times.push(performance.now() - t0);
+      }
+    }
+    return [{ ...summarizeTimes(ta), warmup }, { ...summarizeTimes(tb), warmup }];
+  } finally {
+    a.release();
+    b.release();
+  }
 }

@@ -9,7 +9,7 @@ import { channelAxis, type Conv2DNode, type Graph, type InputNode, type Node } f
 import { graphCosts, totalCost } from '../models/cost.js';
 import { inferShapes, type Shape } from '../models/shapes.js';
 import { kerasLayerName } from '../models/tfjs/ir-to-keras.js';
-import type { Engine } from './engine.js';
+import { timeInterleaved, type Engine } from './engine.js';
 import { seededUniform, inputNodeOf } from './inputs.js';
 import type { Batch } from './tfjs-run.js';
 import { measuredSpeedup, type TimingOptions, type TimingStats } from './timing.js';
@@ -102,6 +102,21 @@ export async function timeGraph(engine: Engine, graph: Graph, input: Batch, opts
   }
 }
 
+/** Two graphs on the same input, timed in alternation (see timeInterleaved). */
+export async function timeGraphPair(engine: Engine, a: Graph, b: Graph, input: Batch, opts: TimingOptions = {}): Promise<[TimingStats, TimingStats]> {
+  const ma = await engine.prepare(a);
+  try {
+    const mb = await engine.prepare(b);
+    try {
+      return await timeInterleaved(ma.bind(input), mb.bind(input), opts);
+    } finally {
+      await mb.dispose();
+    }
+  } finally {
+    await ma.dispose();
+  }
+}
+
 export async function benchLatency(
   engine: Engine,
   original: Graph,
@@ -117,15 +132,13 @@ export async function benchLatency(
   const cost = (g: Graph) => totalCost(graphCosts(g, { [g.inputs[0]]: shape }));
   const timing = { warmup: opts.warmup, runs: opts.runs };
 
-  opts.onStep?.('original model');
-  const origTiming = await timeGraph(engine, original, input, timing);
+  opts.onStep?.(converted ? 'original and converted model' : 'model');
+  const [origTiming, convTiming] = converted ? await timeGraphPair(engine, original, converted, input, timing) : [await timeGraph(engine, original, input, timing), null];
   const oc = cost(original);
   let conv: ModelLatency | null = null;
   const layers: LayerLatency[] = [];
   let layerLayout: Graph['layout'] | null = null;
-  if (converted) {
-    opts.onStep?.('converted model');
-    const convTiming = await timeGraph(engine, converted, input, timing);
+  if (converted && convTiming) {
     const cc = cost(converted);
     conv = { timing: convTiming, macs: cc.macs, params: cc.params };
     if (opts.perLayer !== false) {
@@ -137,8 +150,7 @@ export async function benchLatency(
         layerLayout = a.layout;
         const miniShape = (inputNodeOf(a).shape as number[]);
         const x = randomBatch(miniShape, batchSize, seed + 1, [-1, 1]);
-        const ta = await timeGraph(engine, a, x, timing);
-        const tb = await timeGraph(engine, b, x, timing);
+        const [ta, tb] = await timeGraphPair(engine, a, b, x, timing);
         const ma = totalCost(graphCosts(a)).macs as number;
         const mb = totalCost(graphCosts(b)).macs as number;
         const [n, cg, kh, kw] = pair.conv.kernel.shape;

@@ -52,6 +52,21 @@ describe('calibration (training-free least-squares refit)', () => {
     });
   }
 
+  it('PW→DW: refits the depthwise taps per output channel; split and merged forms calibrate identically', async () => {
+    const data = await loadCalibrationData(`images:${PHOTOS}`, graph, { samples: 4, tile: 40, seed: 2 });
+    const y = await run(graph, evalInput);
+    const psnr: number[] = [];
+    for (const form of ['split', 'merged'] as const) {
+      const conv = convertGraph(graph, { order: 'pw-dw', rank: 2, form, layers: ['F_0', 'GFF_2', 'UPN1'] });
+      const plain = compareOutputs(y, await run(conv.graph, evalInput), 255).psnrDb;
+      const cal = await calibrate(engine, conv, data.batches, { seed: 2 });
+      expect(cal.layers.every((l) => l.refit !== null && !l.skipped)).toBe(true);
+      psnr.push(compareOutputs(y, await run(cal.graph, evalInput), 255).psnrDb);
+      expect(psnr[psnr.length - 1]).toBeGreaterThan(plain + 3);
+    }
+    expect(psnr[0]).toBeCloseTo(psnr[1], 2);
+  });
+
   it('is deterministic for a seed', async () => {
     const conv = convertGraph(graph, { rank: 3, layers: ['F_0', 'GFF_2'] });
     const data = await loadCalibrationData(`images:${PHOTOS}`, graph, { samples: 4, tile: 32, seed: 5 });

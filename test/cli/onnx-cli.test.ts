@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Graph } from '../../src/models/ir.js';
+import type { DenseNode, Graph } from '../../src/models/ir.js';
 import { graphToOnnx } from '../../src/models/onnx/write.js';
 import { onnxToGraph } from '../../src/models/onnx/read.js';
 import { onnx, type ITensorProto } from '../../src/models/onnx/proto.js';
@@ -115,6 +115,49 @@ describe('netdecouple CLI on ONNX models', () => {
     expect(onnxToGraph(bytes).outputs).toHaveLength(1);
     const y = await run(bytes, { shape: [1, 8, 12, 12], data: randn(8 * 144, 3) });
     expect(y.shape).toEqual([1, 16, 6, 6]);
+  });
+
+  it('eval, bench and sweep take .onnx too (a Fashion-MNIST-shaped NCHW classifier, measured on ORT)', async () => {
+    // NCHW [1, 28, 28]: the same bytes as the NHWC images, so the Fashion-MNIST loader feeds it as is.
+    const head: DenseNode = { op: 'dense', name: 'logits', inputs: ['gap'], weight: { shape: [10, 16], data: randn(160, 4, 0.3) }, bias: null, activation: 'linear' };
+    const classifier = graph(
+      [
+        input('input', [1, 28, 28]),
+        conv('c1', 'input', { cin: 1, cout: 8, k: [3, 3], strides: [2, 2], padding: { pads: [1, 1, 1, 1] }, activation: 'relu', seed: 5 }),
+        conv('c2', 'c1', { cin: 8, cout: 16, k: [3, 3], padding: { pads: [1, 1, 1, 1] }, activation: 'relu', seed: 6 }),
+        { op: 'globalAvgPool', name: 'gap', inputs: ['c2'], keepDims: false },
+        head,
+      ],
+      ['logits'],
+    );
+    const file = path.join(dir, 'fm.onnx');
+    fs.writeFileSync(file, graphToOnnx(classifier));
+    const exact = path.join(dir, 'fm-exact');
+    const sweepOut = path.join(dir, 'fm-sweep');
+    const [converted, bench, sweep] = await Promise.all([
+      cli('convert', file, '-o', exact, '--energy', '1', '--keep-unprofitable', '--threads', '1', '--json'),
+      cli('bench', file, '--rank', '2', '--runs', '10', '--warmup', '1', '--threads', '1', '--json'),
+      cli('sweep', file, '--data', 'fashion-mnist:100', '-o', sweepOut, '--ranks', '2', '--orders', 'dw-pw', '--runs', '10', '--warmup', '1', '--threads', '1', '--json'),
+    ]);
+    expect(converted.code, converted.stderr).toBe(0);
+    const ev = await cli('eval', path.join(exact, 'model.onnx'), '--data', 'fashion-mnist:100', '--against', file, '--threads', '1', '--json');
+    expect(ev.code, ev.stderr).toBe(0);
+    const evReport = JSON.parse(ev.stdout);
+    expect(evReport.backend).toBe('ort');
+    expect(evReport.classification.n).toBe(100);
+    expect(evReport.classification.agreement).toBe(1); // τ = 1 is exact: same predictions
+
+    expect(bench.code, bench.stderr).toBe(0);
+    const b = JSON.parse(bench.stdout);
+    expect(b.backend).toBe('ort');
+    expect(b.threads).toBe(1);
+    expect(b.theoreticalSpeedup).toBeGreaterThan(1);
+    expect(b.measuredSpeedup).toBeGreaterThan(0);
+    expect(b.layers.map((l: { name: string }) => l.name)).toEqual(['c2']);
+
+    expect(sweep.code, sweep.stderr).toBe(0);
+    expect(JSON.parse(sweep.stdout).backend).toBe('ort');
+    expect(fs.readdirSync(sweepOut)).toEqual(expect.arrayContaining(['sweep.json', 'sweep.csv', 'report.html']));
   });
 
   describe('bad input: one line on stderr, exit ≠ 0, nothing written', () => {

@@ -184,12 +184,12 @@ export class Builder {
   /** conv → BN → activation, the unit every architecture here is made of. */
   convBnAct(x: Sym, name: string, s: Omit<ConvSpec, 'bias' | 'activation'>, act: Act): Sym {
     const y = this.bn(this.conv(x, name, s), `${name}_bn`);
-    return this.act(y, `${name}_${actName(act)}`, act);
+    return this.act(y, `${name}_${act}`, act);
   }
 
   dwBnAct(x: Sym, name: string, s: Omit<DepthwiseSpec, 'bias'>, act: Act): Sym {
     const y = this.bn(this.depthwise(x, name, s), `${name}_bn`);
-    return this.act(y, `${name}_${actName(act)}`, act);
+    return this.act(y, `${name}_${act}`, act);
   }
 
   /**
@@ -218,10 +218,6 @@ export class Builder {
     const pooled = tf.layers.globalAveragePooling2d({ name: 'avg_pool' }).apply(x) as Sym;
     return this.dense(pooled, o.name ?? 'predictions', o.classes, o.activation);
   }
-}
-
-function actName(a: Act): string {
-  return a === 'hswish' ? 'hswish' : a === 'hsigmoid' ? 'hsigmoid' : a;
 }
 
 /** Channel rounding of the MobileNet family (tf-slim's _make_divisible): nearest multiple, never below 90 %. */

@@ -5,7 +5,7 @@
  * to 1280 (Large) / 1024 (Small) with h-swish, then the classifier.
  *
  * h-swish and the SE gate's hard sigmoid are relu6(x + 3)/6 built from stock layers (a frozen
- * 1×1 depthwise conv x/6 + ½, then ReLU capped at 1): see layers.ts for why.
+ * BatchNormalization computing (x + 3)/6, then ReLU capped at 1): see layers.ts for why.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Builder, makeDivisible, type Act, type Sym } from './layers.js';
