@@ -3,8 +3,9 @@
  * components runs faster on each backend — one DepthwiseConv with depth_multiplier T (merged,
  * Keras SeparableConv2D) or T multiplier-1 depthwise convs + Concatenate (split). Measured on the
  * 28²·256 layer of DESIGN.md §2 (alone) and on the whole VGG16 conv stack at 224².
- * The original is timed once per case; at T = 1 both forms are the same graph, timed once and
- * listed under both.
+ * The original is timed once per case; split and merged are timed in alternation at each T (the
+ * decision between them is what must survive load changes); at T = 1 both forms are the same
+ * graph, timed once and listed under both.
  */
 import type { Graph } from '../src/models/ir.js';
 import { inferShapes } from '../src/models/shapes.js';
@@ -13,7 +14,7 @@ import { convertGraph } from '../src/convert/convert.js';
 import type { DepthwiseForm } from '../src/convert/nd-rewrite.js';
 import type { Engine } from '../src/eval/engine.js';
 import { inputNodeOf } from '../src/eval/inputs.js';
-import { layerGraphsFor, randomBatch, replacedLayers, timeGraph } from '../src/eval/latency.js';
+import { layerGraphsFor, randomBatch, replacedLayers, timeGraph, timeGraphPair } from '../src/eval/latency.js';
 import type { TimingStats } from '../src/eval/timing.js';
 
 export interface FormPoint {
@@ -68,17 +69,23 @@ export async function measureForms(engine: Engine, graph: Graph, scope: 'layer' 
   const original = await timeGraph(engine, first, x, timing);
   const baseMacs = macsOf(first, tShape);
   const points: FormPoint[] = [];
+  const point = (rank: number, form: DepthwiseForm, t: TimingStats, macs: number): FormPoint => {
+    const measured = original.medianMs / t.medianMs;
+    return { rank, form, timing: t, macs, theoreticalSpeedup: baseMacs / macs, measuredSpeedup: measured, ratio: measured / (baseMacs / macs) };
+  };
   for (const rank of opts.ranks) {
-    for (const form of (rank === 1 ? ['split'] : ['split', 'merged']) as DepthwiseForm[]) {
-      opts.onStep?.(`${graph.name} ${engine.name} T=${rank} ${form}`);
-      const [, b] = pick(convertGraph(graph, { rank, form }).graph);
-      const t = await timeGraph(engine, b, x, timing);
-      const macs = macsOf(b, tShape);
-      const p = { rank, form, timing: t, macs, theoreticalSpeedup: baseMacs / macs, measuredSpeedup: original.medianMs / t.medianMs, ratio: 0 };
-      p.ratio = p.measuredSpeedup / p.theoreticalSpeedup;
-      points.push(p);
-      if (rank === 1) points.push({ ...p, form: 'merged' });
+    opts.onStep?.(`${graph.name} ${engine.name} T=${rank}`);
+    const [, split] = pick(convertGraph(graph, { rank, form: 'split' }).graph);
+    if (rank === 1) {
+      // Both forms are the same graph at T = 1.
+      const t = await timeGraph(engine, split, x, timing);
+      points.push(point(1, 'split', t, macsOf(split, tShape)), point(1, 'merged', t, macsOf(split, tShape)));
+      continue;
     }
+    const [, merged] = pick(convertGraph(graph, { rank, form: 'merged' }).graph);
+    // Split and merged alternate run by run, so the comparison between them survives load changes.
+    const [ts, tm] = await timeGraphPair(engine, split, merged, x, timing);
+    points.push(point(rank, 'split', ts, macsOf(split, tShape)), point(rank, 'merged', tm, macsOf(merged, tShape)));
   }
   const faster = opts.ranks.map((rank) => {
     const s = points.find((p) => p.rank === rank && p.form === 'split') as FormPoint;

@@ -35,6 +35,7 @@ export interface ConvertModelOptions extends ConvertOptions {
   /** Calibration data (fashion-mnist-train[:N], images:<folder>): refit each replaced layer's last 1×1 by least squares. */
   calibrate?: string;
   calibSamples?: number;
+  calibTile?: number;
   calibMode?: CalibrationMode;
   /** Where to write the converted model and report.json; nothing is written when absent. */
   outDir?: string;
@@ -70,7 +71,7 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
   let calibration: CalibrationReport | null = null;
   let uncalibrated: Conversion | null = null;
   if (opts.calibrate) {
-    const data = await loadCalibrationData(opts.calibrate, original, { samples: opts.calibSamples, seed: opts.seed });
+    const data = await loadCalibrationData(opts.calibrate, original, { samples: opts.calibSamples, tile: opts.calibTile, seed: opts.seed });
     const engine = await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
     const t2 = performance.now();
     const cal = await calibrate(engine, conversion, data.batches, { mode: opts.calibMode, seed: opts.seed });

@@ -40,7 +40,7 @@ export function registerBench(program: Command): void {
         converted = convertGraph(original, { order: o.order, form: o.form, rank: o.rank, energy: o.energy }).graph;
       }
       const engine = await createEngine(o.backend, original.layout, { threads: o.threads });
-      const steps = converted ? 2 + (o.perLayer ? replacedLayers(original, converted).length : 0) : 1;
+      const steps = converted ? 1 + (o.perLayer ? replacedLayers(original, converted).length : 0) : 1;
       const bar = progress(steps, !o.json && process.stdout.isTTY === true);
       const report = await benchLatency(engine, original, converted, {
         batchSize: o.batch, inputShape, runs: o.runs, warmup: o.warmup, seed: o.seed, perLayer: o.perLayer, onStep: (l) => bar.step(l),

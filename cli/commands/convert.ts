@@ -24,6 +24,7 @@ export function registerConvert(program: Command): void {
     .option('--input <image.png>', 'measure output error on this image (default: seeded random input)')
     .option('--calibrate <data>', 'refit each replaced layer\'s last 1×1 conv by least squares on unlabelled data: fashion-mnist-train[:N] or images:<folder>')
     .option('--calib-samples <n>', 'calibration images (or photo tiles)', int)
+    .option('--calib-tile <px>', 'photo tile side for models that take any size (default 64)', int)
     .addOption(new Option('--calib-mode <m>', 'lsq refits weights + bias; bias only shifts the bias').choices(['lsq', 'bias']).default('lsq'))
     .option('--no-eval', 'skip running the models (costs and kernel errors only)')
     .addOption(new Option('--backend <b>', 'runtime for the measurement: tfjs backends, or ort (onnxruntime)').choices(RUNTIME_CHOICES).default('auto'))
@@ -34,7 +35,7 @@ export function registerConvert(program: Command): void {
     const { report } = await convertModel(model, {
       method: o.method, order: o.order, rank: o.rank, energy: o.energy, form: o.form, layers: o.layers, skip: o.skip,
       minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape, inputImage: o.input,
-      evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibMode: o.calibMode, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out,
+      evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out,
     });
     print(o.json, report, `${conversionTable(report)}\nwrote ${o.out}/ (model + report.json)`);
   });

@@ -18,7 +18,8 @@ import type { DepthwiseForm } from '../convert/nd-rewrite.js';
 import type { Engine } from './engine.js';
 import type { Dataset } from './datasets.js';
 import { datasetMetrics, runOnDataset, type ModelOutputs } from './evaluate.js';
-import { randomBatch, timeGraph } from './latency.js';
+import { randomBatch } from './latency.js';
+import { timeBound, timeInterleaved } from './engine.js';
 import { measuredSpeedup, type TimingOptions, type TimingStats } from './timing.js';
 
 export interface SweepOptions extends SelectOptions, TimingOptions {
@@ -61,6 +62,8 @@ export interface SweepRow {
   params: number;
   theoreticalSpeedup: number;
   latency: TimingStats;
+  /** The original, timed in alternation with this setting (measured speedup = its median / latency's median). */
+  originalLatency: TimingStats;
   measuredSpeedup: number;
   /** measured / theoretical. */
   speedupRatio: number;
@@ -166,21 +169,35 @@ export async function runSweep(engine: Engine, original: Graph, data: Dataset, o
 
   opts.onStep?.('original');
   const refOut = await runOnDataset(engine, original, data, { batchSize: opts.evalBatch });
-  const baseTiming = await timeGraph(engine, original, input, timing);
-  const base = cost(original);
-  const baseline = row({ setting: 'original', order: null, rank: null, energy: null, form: null }, null, data, refOut, undefined, base, base.macs as number, baseTiming, baseTiming);
-
+  // The original stays prepared: it is timed again beside every setting (timeInterleaved).
+  const origModel = await engine.prepare(original);
   const rows: SweepRow[] = [];
-  for (const s of plan) {
-    opts.onStep?.(label(s));
-    const ranks = s.rank === undefined ? undefined : Object.fromEntries(eligible.map((l) => [l.name, Math.min(s.rank as number, maxRankOf(l, s.order))]));
-    const conv = convertGraph(original, {
-      order: s.order, rank: s.rank, energy: s.energy, ranks, form: opts.form, layers: opts.layers, skip: opts.skip,
-      minInChannels: opts.minInChannels, keepUnprofitable: opts.keepUnprofitable,
-    });
-    const out = await runOnDataset(engine, conv.graph, data, { batchSize: opts.evalBatch });
-    const t = await timeGraph(engine, conv.graph, input, timing);
-    rows.push(row({ setting: label(s), order: s.order, rank: s.rank ?? null, energy: s.energy ?? null, form: conv.options.form }, conv, data, out, refOut, cost(conv.graph), base.macs as number, t, baseTiming));
+  let baseline: SweepRow;
+  try {
+    const baseTiming = await timeBound(origModel.bind(input), timing);
+    const base = cost(original);
+    baseline = row({ setting: 'original', order: null, rank: null, energy: null, form: null }, null, data, refOut, undefined, base, base.macs as number, baseTiming, baseTiming);
+
+    for (const s of plan) {
+      opts.onStep?.(label(s));
+      const ranks = s.rank === undefined ? undefined : Object.fromEntries(eligible.map((l) => [l.name, Math.min(s.rank as number, maxRankOf(l, s.order))]));
+      const conv = convertGraph(original, {
+        order: s.order, rank: s.rank, energy: s.energy, ranks, form: opts.form, layers: opts.layers, skip: opts.skip,
+        minInChannels: opts.minInChannels, keepUnprofitable: opts.keepUnprofitable,
+      });
+      const out = await runOnDataset(engine, conv.graph, data, { batchSize: opts.evalBatch });
+      const convModel = await engine.prepare(conv.graph);
+      let to: TimingStats;
+      let tc: TimingStats;
+      try {
+        [to, tc] = await timeInterleaved(origModel.bind(input), convModel.bind(input), timing);
+      } finally {
+        await convModel.dispose();
+      }
+      rows.push(row({ setting: label(s), order: s.order, rank: s.rank ?? null, energy: s.energy ?? null, form: conv.options.form }, conv, data, out, refOut, cost(conv.graph), base.macs as number, tc, to));
+    }
+  } finally {
+    await origModel.dispose();
   }
 
   return {
@@ -191,7 +208,7 @@ export async function runSweep(engine: Engine, original: Graph, data: Dataset, o
     task: data.task,
     backend: engine.name,
     threads: engine.threads,
-    latency: { batchSize, inputShape: exampleShape, layout: original.layout, warmup: baseTiming.warmup, runs: baseTiming.runs, input: `random uniform [${range[0]}, ${range[1]}], seed ${seed}` },
+    latency: { batchSize, inputShape: exampleShape, layout: original.layout, warmup: baseline.latency.warmup, runs: baseline.latency.runs, input: `random uniform [${range[0]}, ${range[1]}], seed ${seed}` },
     evaluation: { n: data.n, method: data.task === 'classification' ? data.preprocessing : data.downscale },
     baseline,
     rows,
@@ -228,6 +245,7 @@ function row(
     params: cost.params,
     theoreticalSpeedup: theoretical,
     latency: t,
+    originalLatency: baseT,
     measuredSpeedup: measured,
     speedupRatio: measured / theoretical,
     top1: m.classification?.top1 ?? null,

@@ -126,7 +126,7 @@ describe('zoo builders', () => {
 
   it('refuse options that do not apply, naming the fix', () => {
     expect(() => buildZooModel('vgg16', { alpha: 0.5 })).toThrow(/vgg16 has no width multiplier: drop --alpha/);
-    expect(() => buildZooModel('resnet18', { resolution: 16 })).toThrow(/--resolution 16 must be an integer multiple of 1 between 32 and 4096/);
+    expect(() => buildZooModel('resnet18', { resolution: 16 })).toThrow(/resnet18: --resolution 16 must be an integer between 32 and 4096/);
     expect(() => buildZooModel('mobilenet_v2', { alpha: 0 })).toThrow(/--alpha 0 must be in \(0, 4\]/);
     expect(() => zooEntry('mobilenet_v4')).toThrow(/unknown zoo model "mobilenet_v4"; choose one of vgg16, resnet18/);
     expect(zooEntry('MobileNet-V2').name).toBe('mobilenet_v2');

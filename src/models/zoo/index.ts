@@ -56,7 +56,7 @@ const DEFS: Def[] = [
 ];
 
 function entry(d: Def): ZooEntry {
-  const limits: OptionLimits = { model: d.name, alpha: d.alpha, resolutionMultiple: 1, minResolution: 32 };
+  const limits: OptionLimits = { model: d.name, alpha: d.alpha, minResolution: 32 };
   return {
     name: d.name,
     description: d.description,

@@ -32,8 +32,7 @@ export interface OptionLimits {
   model: string;
   /** Whether the architecture has a width multiplier. */
   alpha: boolean;
-  /** Input sizes must be a multiple of this (VGG16's flatten needs exact 32× downsampling). */
-  resolutionMultiple: number;
+  /** Smallest input every stride-2 stage can still halve (32 for all of them). */
   minResolution: number;
 }
 
@@ -45,8 +44,8 @@ export function resolveOptions(o: ZooOptions, limits: OptionLimits): ResolvedOpt
   const { model } = limits;
   if (!limits.alpha && alpha !== 1) throw new Error(`${model} has no width multiplier: drop --alpha (or pick a MobileNet / GhostNet)`);
   if (!(alpha > 0 && alpha <= 4)) throw new Error(`${model}: --alpha ${alpha} must be in (0, 4]`);
-  if (!Number.isInteger(resolution) || resolution < limits.minResolution || resolution > 4096 || resolution % limits.resolutionMultiple !== 0) {
-    throw new Error(`${model}: --resolution ${resolution} must be an integer multiple of ${limits.resolutionMultiple} between ${limits.minResolution} and 4096`);
+  if (!Number.isInteger(resolution) || resolution < limits.minResolution || resolution > 4096) {
+    throw new Error(`${model}: --resolution ${resolution} must be an integer between ${limits.minResolution} and 4096 (the network downsamples 32×)`);
   }
   if (!Number.isInteger(classes) || classes < 1 || classes > 100_000) throw new Error(`${model}: --classes ${classes} must be an integer between 1 and 100000`);
   if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 31) throw new Error(`${model}: --seed ${seed} must be a non-negative integer`);
