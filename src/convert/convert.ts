@@ -3,23 +3,48 @@
  * replacements into the graph. Pure IR in, IR out; measuring is src/eval's job.
  */
 import type { Conv2DNode, Graph } from '../models/ir.js';
-import { decouple, ndCost, type NdOrder } from '../decompose/nd.js';
+import type { NdOrder } from '../decompose/nd.js';
 import { foldBatchNorms, type FoldedPair } from './fold-batchnorm.js';
 import { ineligibility, selectLayers, type SelectOptions } from './select.js';
 import { splice, type Replacement } from './splice.js';
-import { dwPwReplacement, pwDwReplacement, type DepthwiseForm } from './nd-rewrite.js';
+import type { DepthwiseForm } from './nd-rewrite.js';
+import { METHODS, planLayer, type Method, type MethodDetails, type MethodSettings } from './methods.js';
+import type { RankRule, RankSpec } from './method-ranks.js';
+import { macRatio } from './method-cost.js';
 
-export type Method = 'nd';
+export type { Method } from './methods.js';
+
+/** One layer's choice from the speed budget (budget.ts): a method and its ranks, or 'keep' (stay regular). */
+export interface LayerPlan {
+  method: Method | 'keep';
+  rank?: number;
+  tuckerRanks?: [number, number];
+  factorRank?: number;
+}
 
 export interface ConvertOptions extends SelectOptions {
+  /** nd (default), cp, cp4, tucker2, spatial, spatial-nd (methods.ts). */
   method?: Method;
+  /** ND ordering (also for the ND inside spatial-nd). */
   order?: NdOrder;
-  /** Fixed rank T for every layer (capped per layer only if `capRank`). */
+  /** Fixed rank for every layer: ND T, CP R, spatial K, Tucker-2 R → [min(R, N), min(R, C)]. */
   rank?: number;
-  /** Energy threshold τ ∈ (0, 1]: each layer keeps the smallest T retaining τ. */
+  /** Energy threshold τ ∈ (0, 1]: each layer keeps the smallest rank retaining τ (method-ranks.ts per method). */
   energy?: number;
+  /** 'vbmf': each layer's rank by empirical variational Bayesian matrix factorisation (method-ranks.ts). */
+  rankRule?: RankRule;
+  /** Tucker-2: [R_out, R_in] for every layer (each capped at the layer's N and C). */
+  tuckerRanks?: [number, number];
+  /** spatial-nd: T of the ND on each spatial factor (default 1 with a fixed --rank K). */
+  factorRank?: number;
+  /** CP ALS / Tucker-2 HOOI iterations at most (library defaults: 200 / 50). */
+  maxIterations?: number;
+  /** Seed of CP's random restart. */
+  seed?: number;
   /** Per-layer fixed ranks, overriding `rank`/`energy` for the named layers. */
   ranks?: Record<string, number>;
+  /** Per-layer method and ranks (the speed budget's output); layers it does not name stay regular. */
+  plan?: Record<string, LayerPlan>;
   form?: DepthwiseForm;
   foldBatchNorm?: boolean;
   /** Also replace layers whose decomposition costs at least as many MACs as the conv (default: keep them). */
@@ -32,17 +57,33 @@ export interface LayerConversion {
   kernel: [number, number, number, number];
   stride: [number, number];
   method: Method;
+  /** ND ordering and depthwise form (for methods without ND inside they are the run's options, unused). */
   order: NdOrder;
   form: DepthwiseForm;
+  /** ND: T; CP: R; spatial, spatial-nd: K; Tucker-2: R_out (both in `ranks`). */
   rank: number;
   maxRank: number;
+  /** ND: channel-averaged retained energy; other methods: 1 − kernelRelError². */
   retainedEnergy: number;
   kernelRelError: number;
-  /** Singular values per channel (DW→PW: per input channel; PW→DW: per output channel). */
+  /** ND: singular values per channel (DW→PW: per input channel; PW→DW: per output channel); spatial: the reshape's; CP, Tucker-2: none. */
   singularValues: number[][];
   /** Names of the nodes that replaced the conv, and the one standing for its output. */
   replacedBy: string[];
   output: string;
+  /** Tucker-2 [R_out, R_in]. */
+  ranks?: [number, number];
+  /** spatial-nd: T of the vertical and horizontal factors. */
+  factorRanks?: [number, number];
+  /** CP: 1 − kernelRelError of the fit. */
+  fit?: number;
+  /** CP ALS / Tucker-2 HOOI iterations run. */
+  iterations?: number;
+  converged?: boolean;
+  degenerate?: boolean;
+  warnings?: string[];
+  /** How the rank was chosen: 'fixed', 'energy τ', 'vbmf', 'budget'. */
+  rankRule?: string;
 }
 
 export interface Conversion {
@@ -53,15 +94,32 @@ export interface Conversion {
   foldedBatchNorms: FoldedPair[];
   /** Convs left regular, and why. */
   kept: { name: string; reason: string }[];
-  options: Required<Pick<ConvertOptions, 'method' | 'order' | 'form'>> & Pick<ConvertOptions, 'rank' | 'energy'>;
+  /** method 'budget' when a per-layer plan chose the methods. */
+  options: { method: Method | 'budget'; order: NdOrder; form: DepthwiseForm } & Pick<ConvertOptions, 'rank' | 'energy' | 'rankRule' | 'tuckerRanks' | 'factorRank'>;
 }
 
 export function validateRankOptions(opts: ConvertOptions): void {
+  const method = opts.method ?? 'nd';
+  if (!METHODS.includes(method)) throw new Error(`--method "${String(method)}": choose one of ${METHODS.join(', ')}`);
   const hasRank = opts.rank !== undefined;
   const hasEnergy = opts.energy !== undefined;
-  if (hasRank === hasEnergy && !opts.ranks) throw new Error('give exactly one of --rank T or --energy τ');
+  const hasRule = opts.rankRule !== undefined;
+  const hasTucker = opts.tuckerRanks !== undefined;
+  if (hasRule && opts.rankRule !== 'vbmf') throw new Error(`--rank-rule "${String(opts.rankRule)}": the only rule is vbmf`);
+  if (hasTucker && method !== 'tucker2') throw new Error(`--tucker-ranks applies to --method tucker2, not ${method}; use --rank`);
+  if (opts.factorRank !== undefined && method !== 'spatial-nd') throw new Error(`--factor-rank applies to --method spatial-nd, not ${method}`);
+  const given = [hasRank, hasEnergy, hasRule, hasTucker].filter(Boolean).length;
+  if (given !== 1 && !opts.ranks && !opts.plan) {
+    throw new Error(`give exactly one of --rank T or --energy τ${method === 'tucker2' ? ', --tucker-ranks' : ''} or --rank-rule vbmf`);
+  }
   if (hasRank && (!Number.isInteger(opts.rank) || (opts.rank as number) < 1)) throw new Error(`--rank ${opts.rank}: must be a positive integer`);
   if (hasEnergy && !((opts.energy as number) > 0 && (opts.energy as number) <= 1)) throw new Error(`--energy ${opts.energy}: τ must be in (0, 1]`);
+  if (hasTucker) {
+    const t = opts.tuckerRanks as number[];
+    if (!Array.isArray(t) || t.length !== 2 || t.some((r) => !Number.isInteger(r) || r < 1)) throw new Error(`--tucker-ranks ${String(t)}: give two positive integers R_out,R_in`);
+  }
+  if (opts.factorRank !== undefined && (!Number.isInteger(opts.factorRank) || opts.factorRank < 1)) throw new Error(`--factor-rank ${opts.factorRank}: must be a positive integer`);
+  if (opts.maxIterations !== undefined && (!Number.isInteger(opts.maxIterations) || opts.maxIterations < 1)) throw new Error(`--max-iter ${opts.maxIterations}: must be a positive integer`);
 }
 
 export function convertGraph(input: Graph, opts: ConvertOptions): Conversion {
@@ -69,7 +127,6 @@ export function convertGraph(input: Graph, opts: ConvertOptions): Conversion {
   const method = opts.method ?? 'nd';
   const order = opts.order ?? 'dw-pw';
   const form = opts.form ?? 'split';
-  if (method !== 'nd') throw new Error(`method "${method}" is not available`);
   const { graph, folded } = opts.foldBatchNorm === false ? { graph: input, folded: [] } : foldBatchNorms(input);
   const targets = selectLayers(graph, opts);
   const replacements = new Map<string, Replacement>();
@@ -79,43 +136,75 @@ export function convertGraph(input: Graph, opts: ConvertOptions): Conversion {
   for (const n of graph.nodes) {
     if (n.op === 'conv2d' && !picked.has(n.name)) kept.push({ name: n.name, reason: ineligibility(n, opts.minInChannels ?? 3) ?? 'not selected (--layers / --skip)' });
   }
+  const settings: MethodSettings = { order, form, layout: graph.layout, maxIterations: opts.maxIterations, seed: opts.seed };
   for (const conv of targets) {
-    const fixed = opts.ranks?.[conv.name] ?? opts.rank;
-    const nd = decouple(conv.kernel, { order, name: conv.name, ...(fixed !== undefined ? { rank: fixed } : { energy: opts.energy }) });
-    const ratio = macRatio(conv, nd.rank, order);
-    if (ratio >= 1 && !opts.keepUnprofitable) {
-      kept.push({ name: conv.name, reason: `at T = ${nd.rank} the decomposition would cost ${ratio.toFixed(2)}× the conv's MACs (--keep-unprofitable replaces it anyway)` });
+    const choice = layerChoice(conv.name, method, opts);
+    if (choice === null) {
+      kept.push({ name: conv.name, reason: 'the speed budget keeps it regular' });
       continue;
     }
-    const rep = order === 'dw-pw' ? dwPwReplacement(conv, nd, form, graph.layout) : pwDwReplacement(conv, nd, form);
-    replacements.set(conv.name, rep);
-    layers.push(describe(conv, nd, rep, form, order));
+    const planned = planLayer(conv, choice.method, choice.spec, settings);
+    const ratio = macRatio(conv, choice.method, planned.ranks);
+    if (ratio >= 1 && !opts.keepUnprofitable) {
+      kept.push({ name: conv.name, reason: `at ${rankLabel(choice.method, planned.ranks)} the decomposition would cost ${ratio.toFixed(2)}× the conv's MACs (--keep-unprofitable replaces it anyway)` });
+      continue;
+    }
+    const d = planned.decompose();
+    replacements.set(conv.name, d.replacement);
+    layers.push(describe(conv, choice.method, d, form, order, opts.plan ? 'budget' : undefined));
   }
-  return { graph: splice(graph, replacements), reference: graph, layers, foldedBatchNorms: folded, kept, options: { method, order, form, rank: opts.rank, energy: opts.energy } };
+  const options = {
+    method: opts.plan ? ('budget' as const) : method, order, form,
+    rank: opts.rank, energy: opts.energy, rankRule: opts.rankRule, tuckerRanks: opts.tuckerRanks, factorRank: opts.factorRank,
+  };
+  return { graph: splice(graph, replacements), reference: graph, layers, foldedBatchNorms: folded, kept, options };
 }
 
-function describe(conv: Conv2DNode, nd: ReturnType<typeof decouple>, rep: Replacement, form: DepthwiseForm, order: NdOrder): LayerConversion {
+/** The method and rank rule for one layer: the plan's entry, a per-layer rank, or the global options; null = keep regular. */
+function layerChoice(name: string, method: Method, opts: ConvertOptions): { method: Method; spec: RankSpec } | null {
+  if (opts.plan) {
+    const p = opts.plan[name];
+    if (!p || p.method === 'keep') return null;
+    return { method: p.method, spec: { rank: p.rank, tuckerRanks: p.tuckerRanks, factorRank: p.factorRank } };
+  }
+  const perLayer = opts.ranks?.[name];
+  if (perLayer !== undefined) return { method, spec: { rank: perLayer, factorRank: opts.factorRank } };
+  return { method, spec: { rank: opts.rank, energy: opts.energy, rankRule: opts.rankRule, tuckerRanks: opts.tuckerRanks, factorRank: opts.factorRank } };
+}
+
+function rankLabel(method: Method, r: { rank: number; ranks?: [number, number]; factorRanks?: [number, number] }): string {
+  switch (method) {
+    case 'nd':
+      return `T = ${r.rank}`;
+    case 'cp':
+    case 'cp4':
+      return `R = ${r.rank}`;
+    case 'tucker2':
+      return `ranks [R_out, R_in] = [${(r.ranks ?? [r.rank, r.rank]).join(', ')}]`;
+    case 'spatial':
+      return `K = ${r.rank}`;
+    case 'spatial-nd':
+      return `K = ${r.rank}, T = ${(r.factorRanks ?? [1, 1]).join('/')}`;
+  }
+}
+
+function describe(conv: Conv2DNode, method: Method, d: ReturnType<ReturnType<typeof planLayer>['decompose']>, form: DepthwiseForm, order: NdOrder, rule?: string): LayerConversion {
   const [n, c, kh, kw] = conv.kernel.shape;
+  const details: MethodDetails = { ...d.details, ...(rule ? { rankRule: rule } : {}) };
   return {
     name: conv.name,
     kernel: [kh, kw, c, n],
     stride: conv.strides,
-    method: 'nd',
+    method,
     order,
     form,
-    rank: nd.rank,
-    maxRank: nd.maxRank,
-    retainedEnergy: nd.retainedEnergy,
-    kernelRelError: nd.kernelRelError,
-    singularValues: nd.singularValues.map((s) => Array.from(s)),
-    replacedBy: rep.nodes.map((x) => x.name),
-    output: rep.output,
+    rank: d.rank,
+    maxRank: d.maxRank,
+    retainedEnergy: d.retainedEnergy,
+    kernelRelError: d.kernelRelError,
+    singularValues: d.singularValues,
+    replacedBy: d.replacement.nodes.map((x) => x.name),
+    output: d.replacement.output,
+    ...details,
   };
-}
-
-/** MACs after / before for one output pixel (the PW→DW 1×1 runs at input resolution: stride² more pixels). */
-function macRatio(conv: Conv2DNode, rank: number, order: NdOrder): number {
-  const [N, C, kh, kw] = conv.kernel.shape;
-  const after = ndCost({ N, C, kh, kw, order, rank, hOut: 1, wOut: 1, hIn: conv.strides[0], wIn: conv.strides[1] });
-  return after / (N * C * kh * kw);
 }
