@@ -7,6 +7,7 @@ import { VERSION } from '../../src/pipeline.js';
 import { RUNTIME_CHOICES } from '../../src/eval/runner.js';
 import { createEngine } from '../../src/eval/engine.js';
 import { loadDataset, DATASET_NAMES } from '../../src/eval/datasets.js';
+import { loadCalibrationData } from '../../src/eval/calibration-data.js';
 import { bestSetting, parseEnergies, parseRanks, runSweep, type Tolerance } from '../../src/eval/sweep.js';
 import { sweepFiles } from '../../src/report/sweep-files.js';
 import { sweepText } from '../../src/report/measure-tables.js';
@@ -37,6 +38,9 @@ export function registerSweep(program: Command): void {
     .option('--batch <n>', 'images per evaluation run (classifiers)', int, 500)
     .option('--max-top1-drop <points>', 'classifiers: the report marks settings within this top-1 drop, in percentage points', num, 0.5)
     .option('--min-psnr <dB>', 'super-resolution: the report marks settings with at least this PSNR vs the original', num, 40)
+    .option('--calibrate <data>', 'also calibrate every setting (least squares, no labels) on fashion-mnist-train[:N] or images:<folder> — never the evaluation data')
+    .option('--calib-samples <n>', 'calibration images (or photo tiles)', int)
+    .addOption(new Option('--calib-mode <m>', 'lsq refits weights and bias; bias only re-centres biases').choices(['lsq', 'bias']).default('lsq'))
     .option('--png', 'also write the charts as PNG')
     .option('--seed <n>', 'seed of the random timing input', int, 1)
     .option('--json', 'print sweep.json on stdout')
@@ -46,11 +50,14 @@ export function registerSweep(program: Command): void {
       const energies = o.energies ? parseEnergies(o.energies) : undefined;
       const data = await loadDataset(o.data, graph);
       const inputShape = o.inputShape ? (Object.values(parseInputShape(o.inputShape, graph))[0] as number[]) : undefined;
+      const folderOf = (t: string) => (t.startsWith('images:') ? path.resolve(t.slice(7)) : null);
+      if (o.calibrate && folderOf(o.calibrate) !== null && folderOf(o.calibrate) === folderOf(o.data)) throw new Error(`--calibrate ${o.calibrate}: calibrating on the evaluation data would leak it into the measurement; use other photos`);
+      const calibration = o.calibrate ? { data: await loadCalibrationData(o.calibrate, graph, { samples: o.calibSamples, seed: o.seed }), mode: o.calibMode } : undefined;
       const engine = await createEngine(o.backend, graph.layout, { threads: o.threads });
       let live = progress(1, false);
       const report = await runSweep(engine, graph, data, {
         ranks, energies, orders: o.orders, form: o.form, layers: o.layers, skip: o.skip, minInChannels: o.minInChannels, keepUnprofitable: o.keepUnprofitable,
-        latencyBatch: o.latencyBatch, inputShape, runs: o.runs, warmup: o.warmup, evalBatch: o.batch, seed: o.seed, model,
+        latencyBatch: o.latencyBatch, inputShape, calibration, runs: o.runs, warmup: o.warmup, evalBatch: o.batch, seed: o.seed, model,
         onPlan: (n) => { live = progress(n, !o.json && process.stdout.isTTY === true); },
         onStep: (l) => live.step(l),
       });

@@ -172,7 +172,7 @@ export function planLayer(conv: Conv2DNode, method: Method, spec: RankSpec, s: M
  * (capped at each factor's maximum), else energy τ or VBMF on each factor, else T = 1 (the
  * MobileNet-style extreme; a fixed K alone says nothing about T).
  */
-export function decoupleFactors(conv: Conv2DNode, sd: SpatialResult, spec: RankSpec, order: NdOrder): [NdResult, NdResult] {
+export function decoupleFactors(conv: Conv2DNode, sd: Pick<SpatialResult, 'vertical' | 'horizontal'>, spec: RankSpec, order: NdOrder): [NdResult, NdResult] {
   const [v, h] = spatialFactorConvs(conv, sd);
   const one = (f: Conv2DNode): NdResult => {
     const [fn, fc, fkh, fkw] = f.kernel.shape;

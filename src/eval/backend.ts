@@ -45,3 +45,7 @@ export async function useBackend(choice: BackendChoice = 'auto'): Promise<string
   await tf.ready();
   return tf.getBackend();
 }
+
+/** Every runtime a command can run on: the tfjs backends, or onnxruntime-node. */
+export type RuntimeChoice = BackendChoice | 'ort';
+export const RUNTIME_CHOICES: RuntimeChoice[] = [...BACKEND_CHOICES, 'ort'];

@@ -62,7 +62,7 @@ export async function loadCalibrationData(text: string, graph: Graph, opts: Cali
       throw new Error(`--calibrate ${text}: folder not found`);
     })).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort();
     if (files.length === 0) throw new Error(`--calibrate ${text}: no PNG or JPEG images in ${dir}`);
-    if (graph.layout !== 'NHWC' || (c !== null && c !== 3)) throw new Error(`--calibrate ${text}: photo tiles need an RGB NHWC model`);
+    if (c !== null && c !== 3) throw new Error(`--calibrate ${text}: photo tiles need a model with 3 input channels, it takes ${c}`);
     const th = h ?? opts.tile ?? 64;
     const tw = w ?? opts.tile ?? 64;
     const n = opts.samples ?? 16;
@@ -76,7 +76,16 @@ export async function loadCalibrationData(text: string, graph: Graph, opts: Cali
       const x0 = Math.floor(rnd[2 * i + 1] * (p.width - tw + 1));
       for (let y = 0; y < th; y++) data.set(p.data.subarray(((y0 + y) * p.width + x0) * 3, ((y0 + y) * p.width + x0 + tw) * 3), (i * th + y) * tw * 3);
     }
-    return { batches: chunk(data, n, [th, tw, 3], 4), images: n, description: `${n} random ${th}×${tw} tiles of ${files.length} photos in ${dir} (seed ${opts.seed ?? 1})` };
+    const nchw = graph.layout === 'NCHW';
+    return { batches: chunk(nchw ? toNchw(data, n, th, tw) : data, n, nchw ? [3, th, tw] : [th, tw, 3], 4), images: n, description: `${n} random ${th}×${tw} tiles of ${files.length} photos in ${dir} (seed ${opts.seed ?? 1})` };
   }
   throw new Error(`--calibrate "${text}": unknown calibration data; use fashion-mnist-train[:N] or images:<folder>`);
+}
+
+/** ONNX models take NCHW: tiles are cut as HWC, then transposed. */
+function toNchw(data: Float32Array, n: number, h: number, w: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < n; i++)
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) out[((i * 3 + c) * h + y) * w + x] = data[((i * h + y) * w + x) * 3 + c];
+  return out;
 }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { prune, type Graph } from '../models/ir.js';
 import { useBackend } from './backend.js';
-import { RUNTIME_CHOICES, type RuntimeChoice } from './runner.js';
+import { RUNTIME_CHOICES, type RuntimeChoice } from './backend.js';
 import { predict, toLayersModel, type Batch } from './tfjs-run.js';
 import { createOrtSession, releaseOrt, runOrtAll, timeOrt, type OrtSession } from './ort.js';
 import { summarizeTimes, type TimingOptions, type TimingStats } from './timing.js';

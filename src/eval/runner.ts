@@ -1,15 +1,13 @@
 /**
- * One way to run an IR graph, whatever the engine: tfjs (node / wasm / cpu backends) or
- * onnxruntime-node ('ort'). ONNX (NCHW) graphs run on ORT only; TF.js (NHWC) graphs run on both
- * (exported to ONNX with layout transposes at the boundary).
+ * One-off runs of an IR graph (build, run once, dispose) on any engine: tfjs backends or
+ * onnxruntime-node. Repeated runs (datasets, timing) should prepare a model once via engine.ts.
  */
-import { prune, type Graph } from '../models/ir.js';
-import { useBackend, BACKEND_CHOICES, type BackendChoice } from './backend.js';
-import { runGraph, type Batch } from './tfjs-run.js';
-import { createOrtSession, releaseOrt, runOrtAll } from './ort.js';
+import type { Graph } from '../models/ir.js';
+import { createEngine, type EngineOptions } from './engine.js';
+import type { Batch } from './tfjs-run.js';
 
-export type RuntimeChoice = BackendChoice | 'ort';
-export const RUNTIME_CHOICES: RuntimeChoice[] = [...BACKEND_CHOICES, 'ort'];
+export { RUNTIME_CHOICES, type RuntimeChoice } from './backend.js';
+import type { RuntimeChoice } from './backend.js';
 
 export interface GraphRunner {
   /** What ran: 'ort' or the tfjs backend's name ('wasm', 'cpu', 'tensorflow'). */
@@ -18,29 +16,16 @@ export interface GraphRunner {
   run(graph: Graph, input: Batch, outputs?: string[]): Promise<Batch[]>;
 }
 
-export interface RunnerOptions {
-  /** ORT intra-op threads (default 2). */
-  threads?: number;
-}
-
-export async function createRunner(choice: RuntimeChoice, layout: Graph['layout'], opts: RunnerOptions = {}): Promise<GraphRunner> {
-  if (!RUNTIME_CHOICES.includes(choice)) throw new Error(`--backend "${choice}": choose one of ${RUNTIME_CHOICES.join(', ')}`);
-  if (choice === 'ort' || (choice === 'auto' && layout === 'NCHW')) return ortRunner(opts.threads ?? 2);
-  if (layout === 'NCHW') throw new Error(`--backend ${choice}: ONNX (NCHW) models run on onnxruntime only; use --backend ort`);
-  const name = await useBackend(choice);
-  return { name, run: (graph, input, outputs) => runGraph(graph, input, outputs) };
-}
-
-function ortRunner(threads: number): GraphRunner {
+export async function createRunner(choice: RuntimeChoice, layout: Graph['layout'], opts: EngineOptions = {}): Promise<GraphRunner> {
+  const engine = await createEngine(choice, layout, opts);
   return {
-    name: 'ort',
-    async run(graph, input, outputs = graph.outputs) {
-      const s = await createOrtSession(prune({ ...graph, outputs }), { threads });
+    name: engine.name,
+    async run(graph, input, outputs) {
+      const model = await engine.prepare(graph, outputs);
       try {
-        const res = await runOrtAll(s, { [s.inputNames[0]]: input });
-        return s.outputNames.map((n) => ({ shape: res[n].shape, data: Float32Array.from(res[n].data) }));
+        return await model.run(input);
       } finally {
-        await releaseOrt(s);
+        await model.dispose();
       }
     },
   };

@@ -16,6 +16,8 @@ import { foldBatchNorms } from '../convert/fold-batchnorm.js';
 import { energyCurve } from '../decompose/rank.js';
 import type { DepthwiseForm } from '../convert/nd-rewrite.js';
 import type { Engine } from './engine.js';
+import { calibrate, type CalibrationMode } from './calibrate.js';
+import type { CalibrationData } from './calibration-data.js';
 import type { Dataset } from './datasets.js';
 import { datasetMetrics, runOnDataset, type ModelOutputs } from './evaluate.js';
 import { randomBatch } from './latency.js';
@@ -38,6 +40,8 @@ export interface SweepOptions extends SelectOptions, TimingOptions {
   evalBatch?: number;
   seed?: number;
   /** Called once with the number of steps, then before each step (progress bars). */
+  /** Also calibrate every setting on these unlabelled inputs (never the evaluation data) and report it beside the plain one. */
+  calibration?: { data: CalibrationData; mode?: CalibrationMode };
   onPlan?: (steps: number) => void;
   onStep?: (label: string) => void;
 }
@@ -57,6 +61,8 @@ export interface SweepRow {
   rank: number | null;
   energy: number | null;
   form: DepthwiseForm | null;
+  /** Refit by least-squares calibration after decomposition (calibrate.ts). */
+  calibrated: boolean;
   replacedLayers: number;
   macs: number;
   params: number;
@@ -95,6 +101,7 @@ export interface SweepReport {
   threads: number | null;
   latency: { batchSize: number; inputShape: number[]; layout: Graph['layout']; warmup: number; runs: number; input: string };
   evaluation: { n: number; method: string };
+  calibration: { data: string; images: number; mode: CalibrationMode } | null;
   baseline: SweepRow;
   rows: SweepRow[];
   kernelErrors: KernelErrorPoint[];
@@ -156,7 +163,8 @@ export async function runSweep(engine: Engine, original: Graph, data: Dataset, o
   const plan = settings(opts);
   const eligible = selectLayers(original, opts);
   if (!eligible.length) throw new Error(`model "${original.name}" has no conv the converter can decouple (regular k×k convs with more than ${opts.minInChannels ?? 3} input channels)`);
-  opts.onPlan?.(plan.length + 1);
+  const cal = opts.calibration;
+  opts.onPlan?.(plan.length * (cal ? 2 : 1) + 1);
 
   const exampleShape = opts.inputShape ?? timingShape(original, data);
   const batchSize = opts.latencyBatch ?? 1;
@@ -176,7 +184,17 @@ export async function runSweep(engine: Engine, original: Graph, data: Dataset, o
   try {
     const baseTiming = await timeBound(origModel.bind(input), timing);
     const base = cost(original);
-    baseline = row({ setting: 'original', order: null, rank: null, energy: null, form: null }, null, data, refOut, undefined, base, base.macs as number, baseTiming, baseTiming);
+    baseline = row({ setting: 'original', order: null, rank: null, energy: null, form: null, calibrated: false }, null, data, refOut, undefined, base, base.macs as number, baseTiming, baseTiming);
+    const measure = async (head: RowHead, conv: Conversion): Promise<SweepRow> => {
+      const out = await runOnDataset(engine, conv.graph, data, { batchSize: opts.evalBatch });
+      const convModel = await engine.prepare(conv.graph);
+      try {
+        const [to, tc] = await timeInterleaved(origModel.bind(input), convModel.bind(input), timing);
+        return row(head, conv, data, out, refOut, cost(conv.graph), base.macs as number, tc, to);
+      } finally {
+        await convModel.dispose();
+      }
+    };
 
     for (const s of plan) {
       opts.onStep?.(label(s));
@@ -185,16 +203,13 @@ export async function runSweep(engine: Engine, original: Graph, data: Dataset, o
         order: s.order, rank: s.rank, energy: s.energy, ranks, form: opts.form, layers: opts.layers, skip: opts.skip,
         minInChannels: opts.minInChannels, keepUnprofitable: opts.keepUnprofitable,
       });
-      const out = await runOnDataset(engine, conv.graph, data, { batchSize: opts.evalBatch });
-      const convModel = await engine.prepare(conv.graph);
-      let to: TimingStats;
-      let tc: TimingStats;
-      try {
-        [to, tc] = await timeInterleaved(origModel.bind(input), convModel.bind(input), timing);
-      } finally {
-        await convModel.dispose();
+      const head: RowHead = { setting: label(s), order: s.order, rank: s.rank ?? null, energy: s.energy ?? null, form: conv.options.form, calibrated: false };
+      rows.push(await measure(head, conv));
+      if (cal) {
+        opts.onStep?.(`${label(s)} + calibration`);
+        const c = await calibrate(engine, conv, cal.data.batches, { mode: cal.mode, seed });
+        rows.push(await measure({ ...head, setting: `${head.setting} +cal`, calibrated: true }, { ...conv, graph: c.graph }));
       }
-      rows.push(row({ setting: label(s), order: s.order, rank: s.rank ?? null, energy: s.energy ?? null, form: conv.options.form }, conv, data, out, refOut, cost(conv.graph), base.macs as number, tc, to));
     }
   } finally {
     await origModel.dispose();
@@ -210,6 +225,7 @@ export async function runSweep(engine: Engine, original: Graph, data: Dataset, o
     threads: engine.threads,
     latency: { batchSize, inputShape: exampleShape, layout: original.layout, warmup: baseline.latency.warmup, runs: baseline.latency.runs, input: `random uniform [${range[0]}, ${range[1]}], seed ${seed}` },
     evaluation: { n: data.n, method: data.task === 'classification' ? data.preprocessing : data.downscale },
+    calibration: cal ? { data: cal.data.description, images: cal.data.images, mode: cal.mode ?? 'lsq' } : null,
     baseline,
     rows,
     kernelErrors: kernelErrorCurves(original, [...new Set(plan.map((p) => p.order))], opts),
@@ -227,7 +243,7 @@ function timingShape(graph: Graph, data: Dataset): number[] {
   return [first.height, first.width, 3];
 }
 
-type RowHead = Pick<SweepRow, 'setting' | 'order' | 'rank' | 'energy' | 'form'>;
+type RowHead = Pick<SweepRow, 'setting' | 'order' | 'rank' | 'energy' | 'form' | 'calibrated'>;
 
 function row(
   head: RowHead, conv: Conversion | null, data: Dataset, out: ModelOutputs, ref: ModelOutputs | undefined,

@@ -101,6 +101,7 @@ export async function sweepHtml(report: SweepReport, opts: HtmlOptions = {}): Pr
   const l = report.latency;
   const meta = [
     `data <b>${escapeHtml(report.data)}</b> (${report.evaluation.n} ${report.task === 'classification' ? 'images' : 'photos'}; ${escapeHtml(report.evaluation.method)})`,
+    ...(report.calibration ? [`rows marked <b>+cal</b>: least-squares calibration (${escapeHtml(report.calibration.mode)}) on ${escapeHtml(report.calibration.data)} — unlabelled, not the evaluation data`] : []),
     `latency on <b>${escapeHtml(report.backend)}</b>${report.threads ? ` (${report.threads} threads)` : ''}, batch ${l.batchSize}, input ${l.inputShape.join('×')} (${l.layout}), ${l.warmup} warm-up + ${l.runs} timed runs per setting, median`,
   ];
   return `<!doctype html>

@@ -21,6 +21,11 @@ function base(title: string, subtitle?: string): VegaLiteSpec {
   return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title: subtitle ? { text: title, subtitle } : title, config: CONFIG, background: 'white' };
 }
 
+/** Line identity in the charts: the ordering, and whether the setting was calibrated. */
+function series(r: SweepRow): string {
+  return `${r.order}${r.calibrated ? ' + calibration' : ''}`;
+}
+
 function rowLabel(r: SweepRow): string {
   return r.rank !== null ? `T=${r.rank}` : r.energy !== null ? `τ=${r.energy}` : r.setting;
 }
@@ -43,7 +48,7 @@ export function accuracySpeedupSpec(report: SweepReport, opts: { threshold?: num
     const y = r[m.field];
     if (y === null || !Number.isFinite(y)) continue;
     for (const kind of ['measured', 'theoretical (MACs)'] as const) {
-      values.push({ order: r.order, kind, speedup: kind === 'measured' ? r.measuredSpeedup : r.theoreticalSpeedup, theoretical: r.theoreticalSpeedup, metric: y * m.scale, label: kind === 'measured' ? rowLabel(r) : '' });
+      values.push({ order: series(r), kind, speedup: kind === 'measured' ? r.measuredSpeedup : r.theoreticalSpeedup, theoretical: r.theoreticalSpeedup, metric: y * m.scale, label: kind === 'measured' ? rowLabel(r) : '' });
     }
   }
   const layers: VegaLiteSpec[] = [
@@ -52,7 +57,7 @@ export function accuracySpeedupSpec(report: SweepReport, opts: { threshold?: num
       encoding: {
         x: { field: 'speedup', type: 'quantitative', title: `speedup over the original (×), ${report.backend}, batch ${report.latency.batchSize}`, scale: { zero: false } },
         y: { field: 'metric', type: 'quantitative', title: m.title, scale: { zero: false } },
-        color: { field: 'order', type: 'nominal', title: 'order', legend: { symbolType: 'stroke', symbolStrokeWidth: 3 } },
+        color: { field: 'order', type: 'nominal', title: 'setting', legend: { symbolType: 'stroke', symbolStrokeWidth: 3 } },
         strokeDash: { field: 'kind', type: 'nominal', title: 'speedup', sort: ['measured', 'theoretical (MACs)'], legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 400 } },
         detail: [{ field: 'order' }, { field: 'kind' }],
         order: { field: 'theoretical', type: 'quantitative' },
@@ -79,7 +84,7 @@ export function accuracySpeedupSpec(report: SweepReport, opts: { threshold?: num
 
 /** Measured against theoretical speedup per setting, with the y = x line a perfect runtime would reach. */
 export function speedupRatioSpec(report: SweepReport): VegaLiteSpec {
-  const values = report.rows.map((r) => ({ order: r.order, label: rowLabel(r), theoretical: r.theoreticalSpeedup, measured: r.measuredSpeedup }));
+  const values = report.rows.map((r) => ({ order: series(r), label: rowLabel(r), theoretical: r.theoreticalSpeedup, measured: r.measuredSpeedup }));
   const hi = Math.max(1, ...values.map((v) => Math.max(v.theoretical, v.measured)));
   return {
     ...base(`Measured vs theoretical speedup — ${shortName(report.model)}`, `${report.backend}${report.threads ? `, ${report.threads} threads` : ''}, batch ${report.latency.batchSize}, input ${report.latency.inputShape.join('×')}; grey line: measured = theoretical`),
@@ -90,7 +95,7 @@ export function speedupRatioSpec(report: SweepReport): VegaLiteSpec {
       {
         data: { values },
         layer: [
-          { mark: { type: 'line', point: { filled: true, size: 45 } }, encoding: { x: { field: 'theoretical', type: 'quantitative', title: 'theoretical speedup (MACs, ×)' }, y: { field: 'measured', type: 'quantitative', title: 'measured speedup (×)' }, color: { field: 'order', type: 'nominal', title: 'order' }, order: { field: 'theoretical', type: 'quantitative' } } },
+          { mark: { type: 'line', point: { filled: true, size: 45 } }, encoding: { x: { field: 'theoretical', type: 'quantitative', title: 'theoretical speedup (MACs, ×)' }, y: { field: 'measured', type: 'quantitative', title: 'measured speedup (×)' }, color: { field: 'order', type: 'nominal', title: 'setting' }, order: { field: 'theoretical', type: 'quantitative' } } },
           { mark: { type: 'text', dx: 6, dy: -7, fontSize: 10, align: 'left' }, encoding: { x: { field: 'theoretical', type: 'quantitative' }, y: { field: 'measured', type: 'quantitative' }, text: { field: 'label' }, color: { field: 'order', type: 'nominal' } } },
         ],
       },

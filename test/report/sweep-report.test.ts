@@ -14,7 +14,7 @@ const timing = (ms: number) => ({ medianMs: ms, p10Ms: ms * 0.9, p90Ms: ms * 1.2
 
 function row(setting: string, rank: number | null, top1: number, ms: number, macs: number): SweepRow {
   return {
-    setting, order: rank === null ? null : 'dw-pw', rank, energy: null, form: rank === null ? null : 'split', replacedLayers: rank === null ? 0 : 2,
+    setting, order: rank === null ? null : 'dw-pw', rank, energy: null, form: rank === null ? null : 'split', calibrated: false, replacedLayers: rank === null ? 0 : 2,
     macs, params: 1000, theoreticalSpeedup: 1000 / macs, latency: timing(ms), originalLatency: timing(10), measuredSpeedup: 10 / ms, speedupRatio: (10 / ms) / (1000 / macs),
     top1, top5: 0.99, agreement: rank === null ? 1 : 0.97, psnrVsOriginalDb: null, psnrVsGroundTruthDb: null, meanKernelRelError: rank === null ? 0 : 0.1 / rank,
     layers: rank === null ? [] : [{ name: 'conv<2>', rank, maxRank: 9, retainedEnergy: 0.9, kernelRelError: 0.1 / rank }],
@@ -25,6 +25,7 @@ const report: SweepReport = {
   tool: 'netdecouple', kind: 'sweep', model: 'models/a "quoted" <model>/model.json', data: 'fashion-mnist:100', task: 'classification', backend: 'ort', threads: 2,
   latency: { batchSize: 8, inputShape: [28, 28, 1], layout: 'NHWC', warmup: 3, runs: 10, input: 'random' },
   evaluation: { n: 100, method: 'p / 255' },
+  calibration: null,
   baseline: row('original', null, 0.9, 10, 1000),
   rows: [row('dw-pw T=1', 1, 0.8, 4, 200), row('dw-pw T=2', 2, 0.897, 5, 400), row('dw-pw T=3', 3, 0.9, 7, 600)],
   kernelErrors: [1, 2, 3].map((rank) => ({ layer: 'conv<2>', order: 'dw-pw' as const, rank, kernelRelError: 0.1 / rank, retainedEnergy: 1 - 0.1 / rank })),

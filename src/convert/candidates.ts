@@ -1,0 +1,201 @@
+/**
+ * Per-layer candidates (method, ranks) for the speed budget and `compare`: each with its MACs at
+ * the layer's real spatial size (method-cost.ts) and its kernel error. Errors come as cheaply as
+ * each method allows:
+ *   nd        every T from one set of per-channel SVDs: err² = discarded σ² share (exact)
+ *   spatial   every K from one spectrum of the (C·kh)×(N·kw) reshape (exact, Eckart–Young)
+ *   tucker2   the HOSVD bound err² ≤ e_out² + e_in² from the two unfoldings' spectra (De Lathauwer
+ *             et al. 2000, Property 10); HOOI only lowers it, so the budget is conservative
+ *   spatial-nd, cp, cp4: one real fit per grid point (slow on big layers: opt in with `methods`)
+ * Only profitable candidates (fewer MACs than the conv) are kept; 'keep' (the conv, error 0) is
+ * always one of them.
+ */
+import type { Conv2DNode, Graph } from '../models/ir.js';
+import { inferShapes, spatialOf } from '../models/shapes.js';
+import { decouple, reconstruct, type NdOrder } from '../decompose/nd.js';
+import { reconstructSpatial, spatial, type SpatialResult } from '../decompose/spatial.js';
+import { cp3, cp4 } from '../decompose/cp.js';
+import { unfoldingSingularValues } from '../decompose/vbmf.js';
+import { relFrobeniusError } from '../decompose/tensor.js';
+import { convMacs, methodMacs, type LayerGeometry, type MethodRanks } from './method-cost.js';
+import { decoupleFactors, type Method } from './methods.js';
+
+export interface Candidate {
+  method: Method | 'keep';
+  /** ND T, CP R, spatial K, Tucker-2 R_out (0 for keep). */
+  rank: number;
+  tuckerRanks?: [number, number];
+  factorRank?: number;
+  macs: number;
+  /** kernelRelError² (0 for keep). */
+  error: number;
+  /** 'bound': an upper bound on the error (Tucker-2's HOSVD bound). */
+  errorKind: 'exact' | 'bound';
+  /** Measured latency of the candidate's layers (budget --by latency). */
+  ms?: number;
+}
+
+export interface LayerCandidates {
+  name: string;
+  conv: Conv2DNode;
+  geometry: LayerGeometry;
+  macsBefore: number;
+  /** Measured latency of the regular conv (budget --by latency). */
+  msBefore?: number;
+  candidates: Candidate[];
+}
+
+export interface CandidateOptions {
+  /** Default ['nd']. */
+  methods?: Method[];
+  order?: NdOrder;
+  /** Grid points per method and layer for the methods with many ranks (spatial, Tucker-2: 48; CP, spatial-nd: 8). */
+  gridSize?: number;
+  /** ALS iterations per CP candidate (default 25: CP's SVD start is already a good model). */
+  cpIterations?: number;
+  /** Progress callback (CP candidates on big layers take seconds each). */
+  onLayer?: (name: string, index: number, total: number) => void;
+}
+
+/** Each target conv's input and output spatial size; throws when a size is unknown. */
+export function layerGeometries(graph: Graph, convs: Conv2DNode[], inputShapes?: Record<string, (number | null)[]>): Map<string, LayerGeometry> {
+  const shapes = inferShapes(graph, inputShapes);
+  const out = new Map<string, LayerGeometry>();
+  for (const c of convs) {
+    const i = spatialOf(shapes.get(c.inputs[0]) ?? [], graph.layout);
+    const o = spatialOf(shapes.get(c.name) ?? [], graph.layout);
+    if (i.h === null || i.w === null || o.h === null || o.w === null) {
+      throw new Error(`layer "${c.name}": its spatial size is unknown (the model takes any size); give --input-shape H,W`);
+    }
+    out.set(c.name, { hIn: i.h, wIn: i.w, hOut: o.h, wOut: o.w });
+  }
+  return out;
+}
+
+/** Up to `n` integers spread evenly over lo..hi (all of them when there are few). */
+export function rankGrid(lo: number, hi: number, n: number): number[] {
+  if (hi < lo) return [];
+  if (hi - lo + 1 <= n) return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+  const out = new Set<number>();
+  for (let i = 0; i < n; i++) out.add(Math.round(lo + ((hi - lo) * i) / (n - 1)));
+  return [...out];
+}
+
+/** Largest rank r in 1..max with macsAt(r) < before (MACs grow with the rank); 0 if none. */
+function profitableMax(max: number, before: number, macsAt: (r: number) => number): number {
+  let lo = 0;
+  let hi = max;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (macsAt(mid) < before) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Tail sums: out[r] = Σ_{t ≥ r} v[t]² / total (so out[r] is the error² of keeping r). */
+function discardedShares(values: ArrayLike<number>, total: number): Float64Array {
+  const out = new Float64Array(values.length + 1);
+  for (let t = values.length - 1; t >= 0; t--) out[t] = out[t + 1] + (values[t] * values[t]) / total;
+  return out;
+}
+
+export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: CandidateOptions = {}): Candidate[] {
+  const methods = opts.methods ?? ['nd'];
+  const order = opts.order ?? 'dw-pw';
+  const grid = opts.gridSize ?? 48;
+  const before = convMacs(conv, g);
+  const [N, C, kh, kw] = conv.kernel.shape;
+  const macs = (method: Method, r: MethodRanks) => methodMacs(conv, method, r, g);
+  const out: Candidate[] = [{ method: 'keep', rank: 0, macs: before, error: 0, errorKind: 'exact' }];
+  for (const method of methods) {
+    if (method === 'nd') {
+      const nd = decouple(conv.kernel, { order, rank: 1, name: conv.name });
+      let total = 0;
+      for (const s of nd.singularValues) for (const v of s) total += v * v;
+      const tail = new Float64Array(nd.maxRank + 1);
+      for (const s of nd.singularValues) {
+        const d = discardedShares(s, total || 1);
+        for (let T = 0; T <= nd.maxRank; T++) tail[T] += T < d.length ? d[T] : 0;
+      }
+      for (let T = 1; T <= nd.maxRank; T++) {
+        const m = macs('nd', { rank: T, order });
+        if (m < before) out.push({ method, rank: T, macs: m, error: total ? Math.max(0, tail[T]) : 0, errorKind: 'exact' });
+      }
+    } else if (method === 'spatial') {
+      const sd = spatial(conv.kernel, { rank: 1, name: conv.name });
+      const sv = sd.singularValues;
+      let total = 0;
+      for (const v of sv) total += v * v;
+      const d = discardedShares(sv, total || 1);
+      const kMax = profitableMax(sv.length, before, (K) => macs('spatial', { rank: K }));
+      for (const K of rankGrid(1, kMax, grid)) out.push({ method, rank: K, macs: macs('spatial', { rank: K }), error: total ? Math.max(0, d[K]) : 0, errorKind: 'exact' });
+    } else if (method === 'tucker2') {
+      const so = unfoldingSingularValues(conv.kernel, 'out', conv.name);
+      const si = unfoldingSingularValues(conv.kernel, 'in', conv.name);
+      let total = 0;
+      for (const v of so) total += v * v;
+      const dOut = discardedShares(so, total || 1);
+      const dIn = discardedShares(si, total || 1);
+      // Ranks proportional to the channel counts (ρN, ρC), the usual one-parameter family.
+      const at = (rho: number): [number, number] => [Math.max(1, Math.min(N, Math.round(rho * N))), Math.max(1, Math.min(C, Math.round(rho * C)))];
+      const steps = Math.max(N, C);
+      const sMax = profitableMax(steps, before, (s) => macs('tucker2', { rank: 0, ranks: at(s / steps) }));
+      const seen = new Set<string>();
+      for (const s of rankGrid(1, sMax, grid)) {
+        const ranks = at(s / steps);
+        if (seen.has(ranks.join())) continue;
+        seen.add(ranks.join());
+        const m = macs('tucker2', { rank: ranks[0], ranks });
+        if (m >= before) continue;
+        const error = total ? Math.min(1, dOut[ranks[0]] + dIn[ranks[1]]) : 0;
+        out.push({ method, rank: ranks[0], tuckerRanks: ranks, macs: m, error, errorKind: 'bound' });
+      }
+    } else if (method === 'spatial-nd') {
+      const full = Math.min(C * kh, N * kw);
+      const kGrids: number[][] = [];
+      for (let T = 1; T <= Math.min(kh, kw); T++) {
+        const fr: [number, number] = [Math.min(T, kh), Math.min(T, kw)];
+        const kMax = profitableMax(full, before, (K) => macs('spatial-nd', { rank: K, factorRanks: fr, order }));
+        kGrids.push(rankGrid(1, kMax, Math.max(2, Math.round(grid / 6))));
+      }
+      // One SVD: the rank-K factors are the leading K components of the largest K needed.
+      const top = spatial(conv.kernel, { rank: Math.max(1, ...kGrids.flat()), name: conv.name });
+      for (const [ti, ks] of kGrids.entries()) {
+        const T = ti + 1;
+        for (const K of ks) {
+          const sd = leadingSpatial(top, K);
+          const [v, h] = decoupleFactors(conv, sd, { factorRank: T }, order);
+          const err = relFrobeniusError(conv.kernel, reconstructSpatial({ vertical: reconstruct(v, sd.vertical.shape), horizontal: reconstruct(h, sd.horizontal.shape) }));
+          out.push({ method, rank: K, factorRank: T, macs: macs('spatial-nd', { rank: K, factorRanks: [v.rank, h.rank], order }), error: err * err, errorKind: 'exact' });
+        }
+      }
+    } else {
+      const fit = method === 'cp' ? cp3 : cp4;
+      const rMax = profitableMax(kh * kw * Math.min(N, C), before, (R) => macs(method, { rank: R }));
+      for (const R of rankGrid(1, rMax, Math.max(2, Math.round(grid / 6)))) {
+        const r = fit(conv.kernel, { rank: R, name: conv.name, nIterMax: opts.cpIterations ?? 25 });
+        out.push({ method, rank: R, macs: macs(method, { rank: R }), error: r.kernelRelError ** 2, errorKind: 'exact' });
+      }
+    }
+  }
+  return out;
+}
+
+/** The rank-K spatial factors from a higher-rank result (the components are nested: Eckart–Young). */
+function leadingSpatial(r: SpatialResult, K: number): Pick<SpatialResult, 'vertical' | 'horizontal'> {
+  const [Kt, C, kh] = r.vertical.shape;
+  const [N, , , kw] = r.horizontal.shape;
+  const horizontal = new Float32Array(N * K * kw);
+  for (let n = 0; n < N; n++) horizontal.set(r.horizontal.data.subarray(n * Kt * kw, (n * Kt + K) * kw), n * K * kw);
+  return { vertical: { shape: [K, C, kh, 1], data: r.vertical.data.slice(0, K * C * kh) }, horizontal: { shape: [N, K, 1, kw], data: horizontal } };
+}
+
+export function networkCandidates(graph: Graph, convs: Conv2DNode[], inputShapes: Record<string, (number | null)[]> | undefined, opts: CandidateOptions = {}): LayerCandidates[] {
+  const geometry = layerGeometries(graph, convs, inputShapes);
+  return convs.map((conv, i) => {
+    opts.onLayer?.(conv.name, i, convs.length);
+    const g = geometry.get(conv.name) as LayerGeometry;
+    return { name: conv.name, conv, geometry: g, macsBefore: convMacs(conv, g), candidates: layerCandidates(conv, g, opts) };
+  });
+}
