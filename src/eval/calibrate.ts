@@ -7,6 +7,7 @@
  */
 import { type Conv2DNode, type Graph, type Node } from '../models/ir.js';
 import { RidgeAccumulator } from '../decompose/least-squares.js';
+import { mulberry32 } from '../decompose/random.js';
 import type { Conversion } from '../convert/convert.js';
 import type { Engine } from './engine.js';
 import { accumulateDepthwise, applyTaps, currentTaps, depthwiseTail, type DepthwiseTail } from './calibrate-depthwise.js';
@@ -46,17 +47,6 @@ export interface Calibration {
 /** Positions (batch, y, x) sampled once per layer and batch, so Y and Z rows line up. */
 interface Sample {
   rows: Int32Array; // flat pixel indices b·H·W + y·W + x
-}
-
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Rows of an activation (batch included) at the sampled pixels: [rows × channels], float64. */
@@ -110,7 +100,7 @@ export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[
   if (inputs.length === 0) throw new Error('calibration needs at least one input batch');
   const mode = opts.mode ?? 'lsq';
   const maxRows = opts.rowsPerLayer ?? 8192;
-  const rand = mulberry(opts.seed ?? 1);
+  const rand = mulberry32(opts.seed ?? 1);
   const layout = conv.graph.layout;
   const names = conv.layers.map((l) => l.name);
   const pre = preActivationGraph(conv.reference, new Set(names));

@@ -2,6 +2,7 @@
 import type { Graph, InputNode } from '../models/ir.js';
 import { spatialOf, type Shape } from '../models/shapes.js';
 import { readPng } from './image.js';
+import { mulberry32 } from '../decompose/random.js';
 import type { Batch } from './tfjs-run.js';
 
 export interface InputSpec {
@@ -11,17 +12,11 @@ export interface InputSpec {
   description: string;
 }
 
-/** mulberry32: tiny, seedable, good enough for test inputs. */
+/** n values uniform in [lo, hi), seeded (same seed → same bytes). */
 export function seededUniform(n: number, seed: number, lo: number, hi: number): Float32Array {
-  let a = seed >>> 0;
+  const rand = mulberry32(seed);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * rand();
   return out;
 }
 
