@@ -29,6 +29,7 @@ import { convertGraph } from '../src/convert/convert.js';
 import { createEngine, type Engine } from '../src/eval/engine.js';
 import { benchLatency, type LatencyReport } from '../src/eval/latency.js';
 import { loadDataset } from '../src/eval/datasets.js';
+import { loadCalibrationData } from '../src/eval/calibration-data.js';
 import { bestSetting, runSweep, type SweepReport, type SweepRow, type Tolerance } from '../src/eval/sweep.js';
 import { sweepFiles, jsonSafe } from '../src/report/sweep-files.js';
 import { renderTable } from '../src/report/table.js';
@@ -51,23 +52,27 @@ interface Args {
   only: Suite[];
   runs: number;
   warmup: number;
+  /** Only re-render the tables and docs/benchmarks.md from bench/results/*.json. */
+  reportOnly: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { only: [...SUITES], runs: 10, warmup: 2 };
+  const a: Args = { only: [...SUITES], runs: 10, warmup: 2, reportOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
     if (argv[i] === '--only') {
       a.only = v.split(',').map((s) => s.trim()) as Suite[];
       for (const s of a.only) if (!SUITES.includes(s)) throw new Error(`--only ${s}: choose from ${SUITES.join(', ')}`);
       i++;
+    } else if (argv[i] === '--report') {
+      a.reportOnly = true;
     } else if (argv[i] === '--runs') {
       a.runs = Number(v);
       i++;
     } else if (argv[i] === '--warmup') {
       a.warmup = Number(v);
       i++;
-    } else throw new Error(`unknown flag ${argv[i]}; flags: --only ${SUITES.join(',')} --runs N --warmup N`);
+    } else throw new Error(`unknown flag ${argv[i]}; flags: --only ${SUITES.join(',')} --runs N --warmup N --report`);
   }
   return a;
 }
@@ -122,7 +127,7 @@ function stepDone(): void {
 }
 
 // ---------------------------------------------------------------- forms
-async function formsSuite(args: Args, t: Tables): Promise<void> {
+async function formsSuite(args: Args): Promise<void> {
   const ranks = [1, 2, 3, 4, 5, 6];
   const cases: FormsCase[] = [];
   const layer = layer28x256();
@@ -135,6 +140,16 @@ async function formsSuite(args: Args, t: Tables): Promise<void> {
     }
   }
   await writeResult('forms', { tool: 'netdecouple', kind: 'forms', machine: machine(), cases });
+}
+
+interface FormsResult {
+  machine: Record<string, unknown>;
+  cases: FormsCase[];
+}
+
+function renderForms(res: FormsResult, t: Tables): void {
+  const ranks = [...new Set(res.cases[0].points.map((p) => p.rank))];
+  const cases = res.cases;
   t.section('Merged vs split depthwise (T = 1…6)',
     'split = T multiplier-1 depthwise convs + Concatenate + 1×1; merged = one depthwise conv with depth_multiplier T + 1×1 (Keras SeparableConv2D). ' +
     'Batch 1, median of the timed runs; speedups against the regular conv (layer) or the original network (model). At T = 1 the two forms are the same graph.');
@@ -146,20 +161,18 @@ async function formsSuite(args: Args, t: Tables): Promise<void> {
       return [String(rank), fx(s.timing.medianMs), fx(m.timing.medianMs), rank === 1 ? '=' : f.form, fx(s.theoreticalSpeedup), fx(s.measuredSpeedup), fx(m.measuredSpeedup), fx(s.ratio), fx(m.ratio)];
     });
     t.table(['T', 'split ms', 'merged ms', 'faster', 'theoretical ×', 'split ×', 'merged ×', 'split meas./theor.', 'merged meas./theor.'], rows,
-      `${c.scope === 'layer' ? 'layer' : 'whole model'} ${c.case} on ${c.backend}${c.threads ? ` (${c.threads} threads)` : ' (1 thread)'}, input ${c.inputShape.join('×')} ${c.layout}; original ${fx(c.original.medianMs)} ms (p10–p90 ${fx(c.original.p10Ms)}–${fx(c.original.p90Ms)}), ${formatCount(c.macs)} MACs`);
+      `${c.scope === 'layer' ? 'layer' : 'whole model'} ${c.case} on ${c.backend}${c.threads ? ` (${c.threads} threads)` : ' (1 thread)'}, input ${c.inputShape.join('×')} ${c.layout}; original ${fx(c.original.medianMs)} ms (p10–p90 ${fx(c.original.p10Ms)}–${fx(c.original.p90Ms)}), ${formatCount(c.macs)} MACs; load average ${res.machine.loadAverage1m}`);
   }
   const merged = cases.flatMap((c) => c.faster.filter((f) => f.rank > 1 && f.form === 'merged').map((f) => `${c.case}/${c.backend} T=${f.rank} (split/merged ${fx(f.splitOverMerged)})`));
   t.note(merged.length ? `Merged was faster for: ${merged.join('; ')}.` : 'Split was faster (or equal) for every T > 1 on every backend and case measured: the converter default (split) follows the measurement.');
 }
 
 // ---------------------------------------------------------------- nets
-async function netsSuite(args: Args, t: Tables): Promise<void> {
+async function netsSuite(args: Args): Promise<void> {
   const ranks = [1, 2, 3, 4, 5, 6];
-  t.section('VGG16- and ResNet-18-shaped networks at 224² (random weights), dw-pw, split',
-    'Batch 1. Whole model: original vs converted in one process; per layer: each replaced conv alone vs its replacement on an input of its shape (ORT runs these as NCHW, so no layout transposes are timed).');
   for (const [name, build] of [['vgg16-convs', vgg16ConvStack], ['resnet18', resnet18]] as const) {
     const g: Graph = await build();
-    const out: { backend: string; rank: number; report: LatencyReport }[] = [];
+    const out: (LatencyReport & { rank: number })[] = [];
     for (const backend of ['ort', 'wasm'] as const) {
       // tfjs-wasm runs VGG16 at ~2 s per inference single-threaded: its whole-model figures are in the forms suite.
       if (backend === 'wasm' && name === 'vgg16-convs') continue;
@@ -167,26 +180,43 @@ async function netsSuite(args: Args, t: Tables): Promise<void> {
       for (const rank of ranks) {
         step(`${name} ${backend} T=${rank}`);
         const conv = convertGraph(g, { rank }).graph;
-        out.push({ backend, rank, report: await benchLatency(engine, g, conv, { runs: args.runs, warmup: args.warmup, perLayer: backend === 'ort', model: name, against: `dw-pw T=${rank} split` }) });
+        out.push({ rank, ...(await benchLatency(engine, g, conv, { runs: args.runs, warmup: args.warmup, perLayer: backend === 'ort', model: name, against: `dw-pw T=${rank} split` })) });
         stepDone();
       }
     }
-    await writeResult(name, { tool: 'netdecouple', kind: 'latency-ranks', machine: machine(), model: name, runs: out.map((o) => ({ rank: o.rank, ...o.report })) });
-    for (const backend of [...new Set(out.map((o) => o.backend))]) {
-      const mine = out.filter((o) => o.backend === backend);
-      const r0 = mine[0].report;
+    await writeResult(name, { tool: 'netdecouple', kind: 'latency-ranks', machine: machine(), model: name, runs: out });
+  }
+}
+
+interface NetsResult {
+  machine: Record<string, unknown>;
+  model: string;
+  runs: (LatencyReport & { rank: number })[];
+}
+
+function renderNets(results: NetsResult[], t: Tables): void {
+  t.section('VGG16- and ResNet-18-shaped networks at 224² (random weights), dw-pw, split',
+    'Batch 1. Whole model: original and converted timed in alternation in one process; per layer: each replaced conv alone vs its replacement on an input of its shape (ORT runs these as NCHW, so no layout transposes are timed). ' +
+    'vgg16-convs is VGG16\'s 13 convs + 5 pools (no FC head, as DESIGN.md §2); its tfjs-wasm figures are in the forms table above.');
+  for (const res of results) {
+    const name = res.model;
+    for (const backend of [...new Set(res.runs.map((o) => o.backend))]) {
+      const mine = res.runs.filter((o) => o.backend === backend);
+      const r0 = mine[0];
       t.table(['T', 'MACs', 'median ms (p10–p90)', 'theoretical ×', 'measured ×', 'measured/theoretical', 'per-layer ratio (min–max)'],
-        mine.map(({ rank, report: r }) => {
+        mine.map((r) => {
           const ratios = r.layers.map((l) => l.ratio);
-          return [String(rank), formatCount(r.converted!.macs), `${fx(r.converted!.timing.medianMs)} (${fx(r.converted!.timing.p10Ms)}–${fx(r.converted!.timing.p90Ms)})`, fx(r.theoreticalSpeedup), fx(r.measuredSpeedup), fx(r.ratio),
+          return [String(r.rank), formatCount(r.converted!.macs), `${fx(r.converted!.timing.medianMs)} (${fx(r.converted!.timing.p10Ms)}–${fx(r.converted!.timing.p90Ms)})`, fx(r.theoreticalSpeedup), fx(r.measuredSpeedup), fx(r.ratio),
             ratios.length ? `${fx(Math.min(...ratios))}–${fx(Math.max(...ratios))}` : '—'];
         }),
-        `${name} on ${backend}${r0.threads ? ` (${r0.threads} threads)` : ' (1 thread)'}: original ${fx(r0.original.timing.medianMs)} ms, ${formatCount(r0.original.macs)} MACs`);
+        `${name} on ${backend}${r0.threads ? ` (${r0.threads} threads)` : ' (1 thread)'}: original ${fx(r0.original.timing.medianMs)} ms (at T = 1's run), ${formatCount(r0.original.macs)} MACs; load average ${res.machine.loadAverage1m}`);
     }
-    const best = out.filter((o) => o.backend === 'ort').reduce((a, o) => ((o.report.ratio ?? 0) > (a.report.ratio ?? 0) ? o : a));
-    if (best.report.layers.length) {
+    const ort = res.runs.filter((o) => o.backend === 'ort');
+    if (!ort.length) continue;
+    const best = ort.reduce((a, o) => ((o.ratio ?? 0) > (a.ratio ?? 0) ? o : a));
+    if (best.layers.length) {
       t.table(['layer', 'kernel kh×kw×C×N', 'input', 'regular ms', 'replacement ms', 'theoretical ×', 'measured ×', 'ratio'],
-        best.report.layers.map((l) => [l.name, l.kernel.join('×'), l.inputShape.join('×'), fx(l.original.medianMs), fx(l.converted.medianMs), fx(l.theoreticalSpeedup), fx(l.measuredSpeedup), fx(l.ratio)]),
+        best.layers.map((l) => [l.name, l.kernel.join('×'), l.inputShape.join('×'), fx(l.original.medianMs), fx(l.converted.medianMs), fx(l.theoreticalSpeedup), fx(l.measuredSpeedup), fx(l.ratio)]),
         `${name}, ORT, T = ${best.rank} (the rank with the best whole-model ratio), per replaced layer:`);
     }
   }
@@ -200,36 +230,62 @@ interface SweepJob {
   backends: ('ort' | 'wasm')[];
   latencyBatch: number;
   tolerance: Tolerance;
+  /** Calibration data (never the evaluation data); calibrated rows are measured on the first backend only — same graph shapes, same latency. */
+  calibrate?: string;
 }
 
-async function sweepSuite(jobs: SweepJob[], args: Args, t: Tables, title: string, intro: string): Promise<void> {
-  t.section(title, intro);
+async function sweepSuite(jobs: SweepJob[], args: Args): Promise<void> {
   for (const job of jobs) {
     if (!existsSync(job.model)) {
-      t.note(`${job.name}: ${path.relative(ROOT, job.model)} not found — skipped.`);
+      process.stdout.write(`${job.name}: ${path.relative(ROOT, job.model)} not found — skipped.\n`);
       continue;
     }
     const g = await loadGraph(job.model);
     const data = await loadDataset(job.data, g);
     const reports: SweepReport[] = [];
-    for (const backend of job.backends) {
+    for (const [i, backend] of job.backends.entries()) {
       const engine: Engine = await createEngine(backend, g.layout, { threads: 2 });
-      const r = await runSweep(engine, g, data, { ranks: [1, 2, 3, 4, 5, 6, 7, 8, 9], orders: ['dw-pw', 'pw-dw'], latencyBatch: job.latencyBatch, runs: args.runs, warmup: args.warmup, model: job.name, onStep: (l) => step(`${job.name} ${backend} ${l}`) });
+      const calibration = job.calibrate && i === 0 ? { data: await loadCalibrationData(job.calibrate, g, { seed: 1 }) } : undefined;
+      const r = await runSweep(engine, g, data, { ranks: [1, 2, 3, 4, 5, 6, 7, 8, 9], orders: ['dw-pw', 'pw-dw'], latencyBatch: job.latencyBatch, runs: args.runs, warmup: args.warmup, model: job.name, calibration, onStep: (l) => step(`${job.name} ${backend} ${l}`) });
       stepDone();
       reports.push(r);
       await writeFolderAtomically(path.join(OUT, `${job.name}-${backend}`), await sweepFiles(r, { tolerance: job.tolerance }));
     }
-    await writeResult(job.name, { tool: 'netdecouple', kind: 'sweeps', machine: machine(), model: job.name, sweeps: reports.map(slim) });
-    const cls = data.task === 'classification';
-    for (const r of reports) {
+    await writeResult(job.name, { tool: 'netdecouple', kind: 'sweeps', machine: machine(), model: job.name, tolerance: job.tolerance, sweeps: reports.map(slim) });
+  }
+}
+
+interface SweepsResult {
+  machine: Record<string, unknown>;
+  model: string;
+  tolerance: Tolerance;
+  sweeps: SweepReport[];
+}
+
+function renderSweeps(results: SweepsResult[], t: Tables, title: string, intro: string): void {
+  if (!results.length) return;
+  t.section(title, intro);
+  for (const res of results) {
+    for (const r of res.sweeps) {
+      const cls = r.task === 'classification';
       const rows = [r.baseline, ...r.rows].map((x) => [x.setting, String(x.replacedLayers), fx(x.theoreticalSpeedup), fx(x.measuredSpeedup), fx(x.speedupRatio),
-        ...(cls ? [pct(x.top1), pct(x.top5), pct(x.agreement)] : [fx(x.psnrVsOriginalDb), fx(x.psnrVsGroundTruthDb)])]);
+        ...(cls ? [pct(x.top1), pct(x.top5), pct(x.agreement)] : [fx(num(x.psnrVsOriginalDb)), fx(x.psnrVsGroundTruthDb)])]);
       t.table(['setting', 'convs', 'theoretical ×', 'measured ×', 'meas./theor.', ...(cls ? ['top-1', 'top-5', 'agreement'] : ['PSNR vs original (dB)', 'PSNR vs ground truth (dB)'])], rows,
-        `${job.name} on ${r.data} (${r.evaluation.n} ${cls ? 'images' : 'photos'}); latency ${r.backend}${r.threads ? ` (${r.threads} threads)` : ' (1 thread)'}, batch ${r.latency.batchSize}, input ${r.latency.inputShape.join('×')}; original ${fx(r.baseline.latency.medianMs)} ms`);
-      const best = bestSetting(r, job.tolerance);
-      t.note(`${job.name}, ${r.backend}: ${best ? `best measured speedup with ${describeTol(job.tolerance)}: ${fx(best.measuredSpeedup)}× (${best.setting}; theoretical ${fx(best.theoreticalSpeedup)}×; ${cls ? `top-1 ${pct(best.top1)} vs ${pct(r.baseline.top1)}` : `PSNR ${fx(best.psnrVsOriginalDb)} dB`})` : `no setting with ${describeTol(job.tolerance)}`}.`);
+        `${res.model} on ${r.data.replace(ROOT + path.sep, '')} (${r.evaluation.n} ${cls ? 'images' : 'photos'}); latency ${r.backend}${r.threads ? ` (${r.threads} threads)` : ' (1 thread)'}, batch ${r.latency.batchSize}, input ${r.latency.inputShape.join('×')}; original ${fx(r.baseline.latency.medianMs)} ms; load average ${res.machine.loadAverage1m}`);
+      const fix = { ...r, baseline: { ...r.baseline, psnrVsOriginalDb: num(r.baseline.psnrVsOriginalDb) }, rows: r.rows.map((x) => ({ ...x, psnrVsOriginalDb: num(x.psnrVsOriginalDb) })) };
+      const line = (label: string, rows: SweepRow[]) => {
+        const best = bestSetting({ ...fix, rows }, res.tolerance);
+        return `${res.model}, ${r.backend}, ${label}: ${best ? `best measured speedup with ${describeTol(res.tolerance)}: **${fx(best.measuredSpeedup)}×** (${best.setting}; theoretical ${fx(best.theoreticalSpeedup)}×; ${cls ? `top-1 ${pct(best.top1)} vs ${pct(r.baseline.top1)}` : `PSNR ${fx(best.psnrVsOriginalDb)} dB`})` : `no setting with ${describeTol(res.tolerance)}`}.`;
+      };
+      t.note(line('plain decoupling', fix.rows.filter((x) => !x.calibrated)));
+      if (fix.rows.some((x) => x.calibrated)) t.note(line('with calibration', fix.rows.filter((x) => x.calibrated)));
     }
   }
+}
+
+/** JSON stores Infinity as the string "Infinity" (jsonSafe). */
+function num(x: number | string | null): number | null {
+  return x === null ? null : typeof x === 'string' ? Number(x) : x;
 }
 
 function describeTol(t: Tolerance): string {
@@ -242,37 +298,56 @@ function slim(r: SweepReport): Omit<SweepReport, 'kernelErrors'> {
   return { ...rest, rows: rest.rows.map((x: SweepRow) => ({ ...x, layers: x.layers.map((l) => ({ ...l, kernelRelError: Number(l.kernelRelError.toPrecision(4)), retainedEnergy: Number(l.retainedEnergy.toPrecision(4)) })) })) };
 }
 
+async function readResult<T>(name: string): Promise<T | null> {
+  const file = path.join(RESULTS, `${name}.json`);
+  return existsSync(file) ? (JSON.parse(await fs.readFile(file, 'utf8')) as T) : null;
+}
+
+/** Every table, from whatever result files exist: printed, and written to docs/benchmarks.md. */
+async function renderAll(): Promise<void> {
+  const t = new Tables();
+  const forms = await readResult<FormsResult>('forms');
+  const nets = (await Promise.all(['vgg16-convs', 'resnet18'].map((n) => readResult<NetsResult>(n)))).filter((x): x is NetsResult => x !== null);
+  const cls = (await Promise.all(['fmnist-vgg', 'fmnist-resnet'].map((n) => readResult<SweepsResult>(n)))).filter((x): x is SweepsResult => x !== null);
+  const sr = (await Promise.all(['esrgan-slim', 'esrgan-medium'].map((n) => readResult<SweepsResult>(n)))).filter((x): x is SweepsResult => x !== null);
+  const m = (forms ?? nets[0] ?? cls[0] ?? sr[0])?.machine;
+  if (m) t.note(`Machine: ${m.cpu}, ${m.cores} cores, Node ${m.node}, onnxruntime-node ${m.onnxruntime}, tfjs ${m.tfjs}. ORT runs with 2 intra-op threads, tfjs-wasm with 1 (tfjs has no wasm threads in Node). Each figure: warm-up, then ≥ 10 timed runs, median; the 1-minute load average when each file was written is stated (other processes on the 2 cores slow and blur the timings).`);
+  if (forms) renderForms(forms, t);
+  renderNets(nets, t);
+  renderSweeps(cls, t, 'Reference classifiers on Fashion-MNIST: accuracy vs measured speedup, no retraining',
+    'Full official test split (10 000 images). Latency on onnxruntime at batch 64 (at batch 1 a 28×28 model is all per-call overhead), original and converted timed in alternation. BatchNorm folded; ranks above a layer\'s maximum are capped for that layer. Rows marked +cal: least-squares calibration on the first 256 training images (unlabelled; never the test split).');
+  renderSweeps(sr, t, 'esrgan-slim / -medium x2 on real photos: PSNR vs measured speedup',
+    'fixtures/photos (4 CC0/public-domain 192² crops, box-downscaled ×2 to 96² inputs). PSNR over range 255, RGB: vs the original model\'s output (raw floats) and vs the ground-truth photo (output clipped to [0, 255]). Rows marked +cal: least-squares calibration on 16 tiles of fixtures/photos-calibration (other photos); calibrated graphs have the plain ones\' shapes, so they are timed on ORT only.');
+  const doc = `# Benchmarks\n\nGenerated by \`npm run bench\` (bench/run.ts) from bench/results/*.json; \`node dist/bench/run.js --report\` re-renders it without measuring. ` +
+    `Measured speedup = median(original) / median(converted), same process, same backend, warm-up first; always beside the theoretical (MAC) speedup. ` +
+    `Sweep reports with charts: out/bench/<model>-<backend>/report.html (not committed; rerun to get them).\n${t.md.join('')}`;
+  await fs.mkdir(path.join(ROOT, 'docs'), { recursive: true });
+  await fs.writeFile(path.join(ROOT, 'docs', 'benchmarks.md'), doc);
+  process.stdout.write('\nwrote docs/benchmarks.md\n');
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (!Number.isInteger(args.runs) || args.runs < 10) throw new Error(`--runs ${args.runs}: at least 10`);
-  const t = new Tables();
-  const t0 = performance.now();
-  const m = machine();
-  t.note(`netdecouple benchmarks — ${m.cpu}, ${m.cores} cores, Node ${m.node}, onnxruntime-node ${m.onnxruntime}, tfjs ${m.tfjs}; load average at start ${m.loadAverage1m}; ${args.warmup} warm-up + ${args.runs} timed runs per measurement.`);
-  if (args.only.includes('forms')) await formsSuite(args, t);
-  if (args.only.includes('nets')) await netsSuite(args, t);
-  if (args.only.includes('classifiers')) {
-    await sweepSuite(['fmnist-vgg', 'fmnist-resnet'].map((name) => ({
-      name, model: path.join(ROOT, 'fixtures', 'models', name, 'model.json'), data: 'fashion-mnist', backends: ['ort'], latencyBatch: 64, tolerance: { maxTop1Drop: 0.005 },
-    })), args, t, 'Reference classifiers on Fashion-MNIST: accuracy vs measured speedup, no retraining',
-    'Full official test split (10 000 images). Latency on onnxruntime at batch 64 (at batch 1 a 28×28 model is all per-call overhead). BatchNorm folded; ranks above a layer\'s maximum are capped for that layer.');
+  if (!args.reportOnly) {
+    if (!Number.isInteger(args.runs) || args.runs < 10) throw new Error(`--runs ${args.runs}: at least 10`);
+    const t0 = performance.now();
+    const m = machine();
+    process.stdout.write(`netdecouple benchmarks — ${m.cpu}, ${m.cores} cores; load average at start ${m.loadAverage1m}; ${args.warmup} warm-up + ${args.runs} timed runs per measurement; suites: ${args.only.join(', ')}\n`);
+    if (args.only.includes('forms')) await formsSuite(args);
+    if (args.only.includes('nets')) await netsSuite(args);
+    if (args.only.includes('classifiers')) {
+      await sweepSuite(['fmnist-vgg', 'fmnist-resnet'].map((name) => ({
+        name, model: path.join(ROOT, 'fixtures', 'models', name, 'model.json'), data: 'fashion-mnist', backends: ['ort'], latencyBatch: 64, tolerance: { maxTop1Drop: 0.005 }, calibrate: 'fashion-mnist-train:256',
+      })), args);
+    }
+    if (args.only.includes('esrgan')) {
+      await sweepSuite((['slim', 'medium'] as const).map((v) => ({
+        name: `esrgan-${v}`, model: esrgan(v, 2).modelJson, data: `images:${path.join(ROOT, 'fixtures', 'photos')}`, backends: ['ort', 'wasm'], latencyBatch: 1, tolerance: { minPsnrDb: 40 }, calibrate: `images:${path.join(ROOT, 'fixtures', 'photos-calibration')}`,
+      })), args);
+    }
+    process.stdout.write(`measured in ${((performance.now() - t0) / 60000).toFixed(1)} min; load average at end ${os.loadavg()[0].toFixed(2)}; wrote ${path.relative(ROOT, RESULTS)}/*.json and ${path.relative(ROOT, OUT)}/*/report.html\n`);
   }
-  if (args.only.includes('esrgan')) {
-    await sweepSuite((['slim', 'medium'] as const).map((v) => ({
-      name: `esrgan-${v}`, model: esrgan(v, 2).modelJson, data: `images:${path.join(ROOT, 'fixtures', 'photos')}`, backends: ['ort', 'wasm'], latencyBatch: 1, tolerance: { minPsnrDb: 40 },
-    })), args, t, 'esrgan-slim / -medium x2 on real photos: PSNR vs measured speedup',
-    'fixtures/photos (4 CC0/public-domain 192² crops, box-downscaled ×2 to 96² inputs). PSNR over range 255, RGB: vs the original model\'s output (raw floats) and vs the ground-truth photo (output clipped to [0, 255]).');
-  }
-  const minutes = (performance.now() - t0) / 60000;
-  t.note(`\nSuite time ${minutes.toFixed(1)} min; load average at end ${os.loadavg()[0].toFixed(2)}.`);
-  if (args.only.length === SUITES.length) {
-    const doc = `# Benchmarks\n\nGenerated by \`npm run bench\` (bench/run.ts) from bench/results/*.json — rerun it to refresh. ` +
-      `Measured speedup = median(original) / median(converted), same process, same backend, warm-up first; always beside the theoretical (MAC) speedup.\n${t.md.join('')}`;
-    await fs.mkdir(path.join(ROOT, 'docs'), { recursive: true });
-    await fs.writeFile(path.join(ROOT, 'docs', 'benchmarks.md'), doc);
-    process.stdout.write('wrote docs/benchmarks.md\n');
-  }
-  process.stdout.write(`wrote ${path.relative(ROOT, RESULTS)}/*.json and ${path.relative(ROOT, OUT)}/*/report.html\n`);
+  await renderAll();
 }
 
 main().catch((e: unknown) => {

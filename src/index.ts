@@ -2,7 +2,8 @@
 export * from './models/ir.js';
 export { loadGraph, formatOf } from './models/load.js';
 export { inferShapes, parseInputShape } from './models/shapes.js';
-export { graphCosts, totalCost } from './models/cost.js';
+export { graphCosts, totalCost, learnedParams } from './models/cost.js';
+export { ZOO, zooEntry, buildZooModel, type ZooOptions } from './models/zoo/index.js';
 export { registerCustomLayer, type CustomLayerSpec } from './models/tfjs/custom-layers.js';
 export { graphToLayersArtifacts, kerasLayerName } from './models/tfjs/ir-to-keras.js';
 export { layersModelFiles, loadTfjsGraph } from './models/tfjs/load.js';
@@ -16,3 +17,7 @@ export { compareOutputs } from './eval/metrics.js';
 export { measureConversion } from './eval/conversion-errors.js';
 export { buildReport, type ConversionReport } from './report/conversion-report.js';
 export { convertModel, saveConversion, VERSION } from './pipeline.js';
+export { calibrate, type CalibrationOptions } from './eval/calibrate.js';
+export { loadCalibrationData } from './eval/calibration-data.js';
+export { createEngine, type Engine } from './eval/engine.js';
+export { createRunner } from './eval/runner.js';

@@ -17,6 +17,14 @@ import { buildReport, type ConversionReport, type CalibrationReport } from './re
 import { createEngine } from './eval/engine.js';
 import { calibrate, type CalibrationMode } from './eval/calibrate.js';
 import { loadCalibrationData } from './eval/calibration-data.js';
+import { inferShapes } from './models/shapes.js';
+import { budgetCandidates, budgetReport, toPlan, type BudgetCandidates, type BudgetReport } from './convert/budget-plan.js';
+import { solveBudget, type BudgetBy } from './convert/budget.js';
+import { planLayer, type Method } from './convert/methods.js';
+import type { LayerPlan } from './convert/convert.js';
+import type { Engine } from './eval/engine.js';
+import { layerGraphsFor, randomBatch, timeGraph, timeGraphPair } from './eval/latency.js';
+import type { Batch } from './eval/tfjs-run.js';
 
 export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
@@ -39,6 +47,12 @@ export interface ConvertModelOptions extends ConvertOptions {
   calibMode?: CalibrationMode;
   /** Where to write the converted model and report.json; nothing is written when absent. */
   outDir?: string;
+  /** Global speed budget: pick (method, rank) per layer to reach this speedup with the least total kernel error. */
+  targetSpeedup?: number;
+  /** What the budget counts: MACs (default) or per-layer latency measured on `backend`. */
+  by?: BudgetBy;
+  /** The budget's candidate methods (default: [method ?? 'nd']). */
+  methods?: Method[];
 }
 
 export interface ConvertModelResult {
@@ -47,6 +61,8 @@ export interface ConvertModelResult {
   errors: ConversionErrors | null;
   input: InputSpec | null;
   report: ConversionReport;
+  /** The speed budget's choices and figures (also in report.json as `budget`), with --target-speedup. */
+  budget: BudgetReport | null;
 }
 
 export async function resolveInput(graph: Graph, opts: { inputShape?: string; inputImage?: string; seed?: number }): Promise<InputSpec> {
@@ -56,10 +72,11 @@ export async function resolveInput(graph: Graph, opts: { inputShape?: string; in
 }
 
 export async function convertModel(modelPath: string, opts: ConvertModelOptions): Promise<ConvertModelResult> {
-  validateRankOptions(opts);
+  if (opts.targetSpeedup === undefined) validateRankOptions(opts);
   const original = await loadGraph(modelPath);
+  const budget = opts.targetSpeedup === undefined ? null : await planBudget(original, opts);
   const t0 = performance.now();
-  let conversion = convertGraph(original, opts);
+  let conversion = convertGraph(original, budget ? { ...opts, plan: budget.plan } : opts);
   const decomposeSeconds = (performance.now() - t0) / 1000;
 
   let backend: string | null = null;
@@ -93,8 +110,13 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
   const report = buildReport(original, conversion, errors, {
     version: VERSION, model: modelPath, backend, inputShapes, input: input?.description ?? null, decomposeSeconds, evaluateSeconds, calibration, uncalibratedErrors,
   });
+  if (budget?.timing) {
+    const [before, after] = await timeGraphPair(budget.timing.engine, original, conversion.graph, budget.timing.input);
+    budget.report.measured = { backend: budget.timing.engine.name, msBefore: before.medianMs, msAfter: after.medianMs, speedup: before.medianMs / after.medianMs };
+  }
+  addMethodFields(report, conversion, budget?.report ?? null);
   if (opts.outDir) await saveConversion(opts.outDir, conversion.graph, report, modelPath);
-  return { original, conversion, errors, input, report };
+  return { original, conversion, errors, input, report, budget: budget?.report ?? null };
 }
 
 export async function saveConversion(outDir: string, graph: Graph, report: ConversionReport, modelPath: string): Promise<void> {
@@ -111,4 +133,87 @@ export async function saveConversion(outDir: string, graph: Graph, report: Conve
 /** JSON has no Infinity: identical outputs report psnrDb as the string "Infinity". */
 export function jsonSafe(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+}
+
+/**
+ * Fields only some methods have (Tucker-2 ranks, CP fit and iterations, spatial-nd factor ranks,
+ * how the rank was chosen) and the speed budget, added to the report's JSON as they are.
+ */
+function addMethodFields(report: ConversionReport, conversion: Conversion, budget: BudgetReport | null): void {
+  const byName = new Map(conversion.layers.map((l) => [l.name, l]));
+  for (const layer of report.layers) {
+    const l = byName.get(layer.name);
+    if (!l || (l.method === 'nd' && (l.rankRule === undefined || l.rankRule === 'fixed' || l.rankRule.startsWith('energy')))) continue;
+    const extra = { ranks: l.ranks, factorRanks: l.factorRanks, fit: l.fit, iterations: l.iterations, converged: l.converged, degenerate: l.degenerate, warnings: l.warnings, rankRule: l.rankRule };
+    Object.assign(layer, Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)));
+  }
+  if (budget) Object.assign(report, { budget });
+}
+
+interface PlannedBudget {
+  plan: Record<string, LayerPlan>;
+  report: BudgetReport;
+  /** --by latency: the engine and input the candidates were timed with (the whole models are timed after conversion). */
+  timing?: { engine: Engine; input: Batch };
+}
+
+/** --target-speedup: candidates per layer, their measured times with --by latency, and the solver's plan. */
+async function planBudget(original: Graph, opts: ConvertModelOptions): Promise<PlannedBudget> {
+  if (opts.rank !== undefined || opts.energy !== undefined || opts.rankRule !== undefined || opts.tuckerRanks !== undefined || opts.ranks) {
+    throw new Error("--target-speedup chooses every layer's method and rank; drop --rank / --energy / --rank-rule / --tucker-ranks");
+  }
+  const by = opts.by ?? 'macs';
+  if (by !== 'macs' && by !== 'latency') throw new Error(`--by "${String(by)}": choose macs or latency`);
+  const inputShapes = opts.inputShape
+    ? parseInputShape(opts.inputShape, original)
+    : opts.inputImage
+      ? { [original.inputs[0]]: (await imageInput(original, opts.inputImage)).shape }
+      : undefined;
+  const bc = budgetCandidates(original, {
+    layers: opts.layers, skip: opts.skip, minInChannels: opts.minInChannels, foldBatchNorm: opts.foldBatchNorm, inputShapes,
+    methods: opts.methods ?? [opts.method ?? 'nd'], order: opts.order, cpIterations: opts.maxIterations,
+    // Each candidate is timed with ≥ 10 runs: keep the grid small.
+    gridSize: by === 'latency' ? 8 : undefined,
+  });
+  const target = opts.targetSpeedup as number;
+  if (by === 'macs') {
+    const result = solveBudget({ layers: bc.layers, totalBefore: bc.macsBefore, fixedCost: bc.fixedMacs }, { targetSpeedup: target });
+    return { plan: toPlan(result), report: budgetReport(bc, result) };
+  }
+  const engine = await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
+  const shape = Object.values(inputShapes ?? {})[0] ?? (bc.graph.nodes.find((n) => n.name === bc.graph.inputs[0]) as { shape: Shape }).shape;
+  if (shape.some((d) => d === null)) throw new Error('--by latency needs the input size: give --input-shape H,W');
+  const input = randomBatch(shape as number[], 1, opts.seed ?? 1, [0, 1]);
+  const t = await timeBudgetCandidates(engine, bc, input, opts);
+  const result = solveBudget({ layers: bc.layers, totalBefore: t.totalMs, fixedCost: t.fixedMs }, { targetSpeedup: target, by: 'latency' });
+  return { plan: toPlan(result), report: budgetReport(bc, result), timing: { engine, input } };
+}
+
+/**
+ * The measured-latency table of --by latency: each candidate layer's regular conv and every
+ * candidate replacement, timed alone on a random input of the layer's input shape (the mini graphs
+ * of src/eval/latency.ts), and the whole network; what the layers do not account for is the fixed
+ * cost. Fills `msBefore` and each candidate's `ms` in place.
+ */
+export async function timeBudgetCandidates(engine: Engine, bc: BudgetCandidates, input: Batch, opts: Pick<ConvertModelOptions, 'order' | 'form' | 'maxIterations' | 'seed'> = {}): Promise<{ totalMs: number; fixedMs: number }> {
+  const shapes = inferShapes(bc.graph, { [bc.graph.inputs[0]]: input.shape.slice(1) });
+  const settings = { order: opts.order ?? 'dw-pw', form: opts.form ?? 'split', layout: bc.graph.layout, maxIterations: opts.maxIterations, seed: opts.seed } as const;
+  const totalMs = (await timeGraph(engine, bc.graph, input)).medianMs;
+  let layersMs = 0;
+  for (const l of bc.layers) {
+    const inShape = shapes.get(l.conv.inputs[0]) as number[];
+    for (const c of l.candidates) {
+      if (c.method === 'keep') continue;
+      const rep = planLayer(l.conv, c.method, { rank: c.rank, tuckerRanks: c.tuckerRanks, factorRank: c.factorRank }, settings).decompose().replacement;
+      const [regular, replaced] = layerGraphsFor(engine, { conv: l.conv, nodes: rep.nodes, input: l.conv.inputs[0], output: rep.output }, inShape, bc.graph.layout);
+      const x = randomBatch(regular.nodes[0].op === 'input' ? (regular.nodes[0].shape as number[]) : inShape, 1, (opts.seed ?? 1) + 1, [-1, 1]);
+      if (l.msBefore === undefined) l.msBefore = (await timeGraph(engine, regular, x)).medianMs;
+      c.ms = (await timeGraph(engine, replaced, x)).medianMs;
+    }
+    // A layer without candidates keeps its time in the fixed cost.
+    if (l.msBefore === undefined) l.msBefore = 0;
+    for (const c of l.candidates) if (c.method === 'keep') c.ms = l.msBefore;
+    layersMs += l.msBefore;
+  }
+  return { totalMs, fixedMs: Math.max(0, totalMs - layersMs) };
 }

@@ -3,6 +3,11 @@ import { convertModel } from '../../src/pipeline.js';
 import { conversionTable } from '../../src/report/table.js';
 import { RUNTIME_CHOICES } from '../../src/eval/runner.js';
 import { int, list, num, print } from '../options.js';
+import { METHODS, type Method } from '../../src/convert/methods.js';
+import { renderTable } from '../../src/report/table.js';
+import { formatCount } from '../../src/models/cost.js';
+import type { BudgetReport } from '../../src/convert/budget-plan.js';
+import type { ConversionReport } from '../../src/report/conversion-report.js';
 
 export function registerConvert(program: Command): void {
   program
@@ -10,10 +15,17 @@ export function registerConvert(program: Command): void {
     .description('decompose every eligible conv and write the converted model + report.json')
     .argument('<model>', 'model.json (TF.js LayersModel), its folder, or an .onnx file')
     .requiredOption('-o, --out <dir>', 'output folder (written atomically; never the input folder)')
-    .addOption(new Option('--method <m>', 'decomposition method').choices(['nd']).default('nd'))
+    .addOption(new Option('--method <m>', 'decomposition method: nd (network decoupling), cp / cp4 (CP 3-/4-way), tucker2, spatial (k×1 then 1×k), spatial-nd (spatial, then ND on each factor)').choices([...METHODS]).default('nd'))
     .addOption(new Option('--order <o>', 'network-decoupling ordering').choices(['dw-pw', 'pw-dw']).default('dw-pw'))
     .option('--rank <T>', 'components kept per channel (1..k²)', int)
     .option('--energy <τ>', 'keep the smallest T whose channel-averaged retained energy ≥ τ, τ ∈ (0, 1]', num)
+    .addOption(new Option('--rank-rule <rule>', "choose each layer's rank by EVBMF (empirical variational Bayesian matrix factorisation)").choices(['vbmf']))
+    .option('--tucker-ranks <Rout,Rin>', 'tucker2: ranks of the core (each capped at the layer\'s N and C)', (v: string) => v.split(',').map((x) => int(x.trim())))
+    .option('--factor-rank <T>', 'spatial-nd: components per channel of the ND on each spatial factor (default 1)', int)
+    .option('--max-iter <n>', 'cp / cp4: ALS iterations at most (default 200); tucker2: HOOI iterations (default 50)', int)
+    .option('--target-speedup <S>', 'global budget: pick (method, rank) per layer to reach S× with the least total kernel error', num)
+    .addOption(new Option('--by <what>', 'what --target-speedup counts: MACs, or per-layer latency measured on --backend').choices(['macs', 'latency']).default('macs'))
+    .option('--methods <list>', 'candidate methods for --target-speedup (default: --method); cp, cp4 and spatial-nd fit every candidate and are slow on big layers', list)
     .addOption(new Option('--form <f>', 'how T > 1 depthwise components are laid out').choices(['split', 'merged']).default('split'))
     .option('--layers <names>', 'only these layers (names, globs with *, or /regex/; comma-separated)', list)
     .option('--skip <names>', 'leave these layers regular (same syntax)', list)
@@ -32,11 +44,48 @@ export function registerConvert(program: Command): void {
     .option('--seed <n>', 'seed of the random measurement input', int, 1)
     .option('--json', 'print the report as JSON on stdout')
     .action(async (model: string, o) => {
-    const { report } = await convertModel(model, {
+    const { report, budget } = await convertModel(model, {
       method: o.method, order: o.order, rank: o.rank, energy: o.energy, form: o.form, layers: o.layers, skip: o.skip,
+      rankRule: o.rankRule, tuckerRanks: o.tuckerRanks, factorRank: o.factorRank, maxIterations: o.maxIter,
+      targetSpeedup: o.targetSpeedup, by: o.by, methods: o.methods ? checkMethods(o.methods) : undefined,
       minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape, inputImage: o.input,
       evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out,
     });
-    print(o.json, report, `${conversionTable(report)}\nwrote ${o.out}/ (model + report.json)`);
+    print(o.json, report, [conversionTable(report), ...methodLines(report), ...(budget ? [budgetText(budget)] : []), `wrote ${o.out}/ (model + report.json)`].join('\n'));
   });
+}
+
+function checkMethods(names: string[]): Method[] {
+  for (const m of names) if (!METHODS.includes(m as Method)) throw new Error(`--methods "${m}": choose from ${METHODS.join(', ')}`);
+  return names as Method[];
+}
+
+/** What only some methods report (the table above shows every method's rank as T/max). */
+function methodLines(r: ConversionReport): string[] {
+  const lines: string[] = [];
+  for (const l of r.layers as (ConversionReport['layers'][number] & { ranks?: number[]; factorRanks?: number[]; fit?: number; iterations?: number; warnings?: string[]; rankRule?: string })[]) {
+    const parts = [l.ranks && `ranks [R_out, R_in] = [${l.ranks.join(', ')}]`, l.factorRanks && `factor T = ${l.factorRanks.join('/')}`, l.fit !== undefined && `fit ${l.fit.toFixed(4)}`, l.iterations !== undefined && `${l.iterations} iterations`, l.rankRule && l.rankRule !== 'fixed' && `rank by ${l.rankRule}`].filter(Boolean);
+    if (l.method !== 'nd' || parts.length) lines.push(`${l.name}: ${l.method}${parts.length ? `, ${parts.join(', ')}` : ''}`);
+    for (const w of l.warnings ?? []) lines.push(`  warning: ${w}`);
+  }
+  return lines;
+}
+
+function budgetText(b: BudgetReport): string {
+  const ms = (x: number | undefined) => (x === undefined ? '' : x.toFixed(2));
+  const rows = b.layers.map((l) => [
+    l.name, l.method, l.method === 'keep' ? '' : l.tuckerRanks ? l.tuckerRanks.join('×') : `${l.rank}${l.factorRank !== undefined ? `/T${l.factorRank}` : ''}`,
+    formatCount(l.macsBefore), formatCount(l.macsAfter), ...(b.by === 'latency' ? [ms(l.msBefore), ms(l.msAfter)] : []),
+    `${(l.kernelRelError * 100).toFixed(2)}%${l.errorKind === 'bound' ? ' (≤)' : ''}`,
+  ]);
+  const head = ['layer', 'method', 'rank', 'MACs before', 'after', ...(b.by === 'latency' ? ['ms before', 'after'] : []), 'kernel err'];
+  const lines = [
+    '',
+    `speed budget (${b.by}, methods ${b.methods.join(', ')}): target ${b.targetSpeedup}×, achieved ${b.achievedSpeedup.toFixed(3)}× ` +
+      `(${b.unit === 'ms' ? `${b.totalBefore.toFixed(2)} → ${b.totalAfter.toFixed(2)} ms predicted` : `${formatCount(b.totalBefore)} → ${formatCount(b.totalAfter)} MACs`}), ` +
+      `Σ kernel err² ${b.totalError.toExponential(3)}; MACs ${b.macs.speedup.toFixed(3)}×`,
+    renderTable(head, rows, ['l', 'l', 'l']),
+  ];
+  if (b.measured) lines.push(`measured on ${b.measured.backend}: ${b.measured.msBefore.toFixed(2)} → ${b.measured.msAfter.toFixed(2)} ms, ${b.measured.speedup.toFixed(2)}× (median of 10 runs)`);
+  return lines.join('\n');
 }

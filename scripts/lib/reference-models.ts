@@ -1,10 +1,11 @@
 /**
  * The two reference classifiers the project trains on Fashion-MNIST (28×28×1 → 10 classes).
  *
- * Sizes were chosen by measurement, not taste: a training step (batch 128) on tfjs-wasm, one
- * thread, with the kernels in wasm-conv-grads.ts and fast-batchnorm.ts, took ~0.45 s for the VGG
- * below and ~2.3 s for the same net at 32/64/128 filters; the whole two-model run must stay well
- * under 40 minutes on 2 cores. Both still have what the converter must handle: regular 3×3
+ * Sizes were chosen by measurement, not taste. Time per training step (batch 128, tfjs-wasm, one
+ * thread, with the kernels in wasm-conv-grads.ts and fast-batchnorm.ts; process CPU time on a
+ * shared 2-vCPU machine): the VGG below ~0.45–0.5 s, the same VGG at 32/64/128 filters ~2.3 s;
+ * this ResNet ~0.57–0.64 s, ~0.88 s with an extra identity block at 28×28. The two-model run must stay well under
+ * 40 minutes on 2 cores. Both nets still have what the converter must handle: regular 3×3
  * convs with separate BatchNormalization layers, max-pool (VGG), residual Add, stride-2 3×3
  * convs and 1×1 stride-2 projections, global average pooling (ResNet).
  *

@@ -27,7 +27,7 @@ export interface ConvertOptions extends SelectOptions {
   method?: Method;
   /** ND ordering (also for the ND inside spatial-nd). */
   order?: NdOrder;
-  /** Fixed rank for every layer: ND T, CP R, spatial K, Tucker-2 R → [min(R, N), min(R, C)]. */
+  /** Fixed rank for every layer: ND T, CP R, spatial K (capped at min(C·kh, N·kw)), Tucker-2 R → [min(R, N), min(R, C)]. */
   rank?: number;
   /** Energy threshold τ ∈ (0, 1]: each layer keeps the smallest rank retaining τ (method-ranks.ts per method). */
   energy?: number;

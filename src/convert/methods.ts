@@ -130,6 +130,8 @@ export function planLayer(conv: Conv2DNode, method: Method, spec: RankSpec, s: M
       const P = C * kh;
       const Q = N * kw;
       const fixed = spec.rank !== undefined && spec.energy === undefined && spec.rankRule === undefined;
+      // A fixed K is capped at the layer's exact rank, as Tucker-2's ranks are: one --rank for a network of mixed widths.
+      if (fixed && Number.isInteger(spec.rank) && (spec.rank as number) > Math.min(P, Q)) spec = { ...spec, rank: Math.min(P, Q) };
       const probe = spatial(conv.kernel, { rank: fixed ? (spec.rank as number) : 1, name });
       const K = fixed ? probe.rank : spatialRank(probe.singularValues, { P, Q }, spec, name);
       const sd = K === probe.rank ? probe : spatial(conv.kernel, { rank: K, name });

@@ -13,7 +13,7 @@ const CONFIG = {
   font: FONT,
   view: { stroke: null },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e6e6e6' },
-  legend: { labelFontSize: 11, titleFontSize: 12 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 },
   title: { fontSize: 14, anchor: 'start' },
 };
 
@@ -122,10 +122,13 @@ export function kernelErrorSpec(report: SweepReport): VegaLiteSpec {
   };
 }
 
-function shortName(model: string): string {
+/** A readable model name for titles: "esrgan-slim/models/x2" rather than "x2" or "model.json". */
+export function shortName(model: string): string {
   const parts = model.split(/[\\/]/).filter(Boolean);
-  const last = parts[parts.length - 1] ?? model;
-  return last === 'model.json' && parts.length > 1 ? parts[parts.length - 2] : last;
+  if (parts[parts.length - 1]?.endsWith('.json')) parts.pop();
+  const out = [parts.pop() ?? model];
+  while (parts.length && /^(x\d+|models?|\d+)$/i.test(out[0])) out.unshift(parts.pop() as string);
+  return out.join('/');
 }
 
 /** SVG text of a vega-lite spec (no scripts, no external references; fonts by family name). */

@@ -114,7 +114,14 @@ describe('rank rules for every method', () => {
     expect(() => convertGraph(g, { method: 'cp', tuckerRanks: [2, 2] })).toThrow(/--tucker-ranks applies to --method tucker2/);
     expect(() => convertGraph(g, { method: 'spatial', rank: 2, factorRank: 1 })).toThrow(/--factor-rank applies to --method spatial-nd/);
     expect(() => convertGraph(g, { method: 'bogus' as Method, rank: 2 })).toThrow(/choose one of nd, cp, cp4, tucker2, spatial, spatial-nd/);
-    expect(() => convertGraph(g, { method: 'spatial', rank: 999 })).toThrow(/layer "c1".*999/);
+    expect(() => convertGraph(g, { method: 'cp', rank: 5000 })).toThrow(/layer "c1".*5000 exceeds/);
+    expect(() => convertGraph(g, { method: 'nd', rank: 10 })).toThrow(/rank 10 is out of range 1..9 for layer "c1"/);
+  });
+
+  it('a fixed spatial K or Tucker-2 R above a layer\'s exact rank is capped there (one --rank for mixed widths)', () => {
+    const g = oneConv(W);
+    expect(convert(g, { method: 'spatial', rank: 999 }).layers[0].rank).toBe(36);
+    expect(convert(g, { method: 'tucker2', rank: 999 }).layers[0].ranks).toEqual([16, 12]);
   });
 });
 

@@ -93,14 +93,19 @@ describe('sweep', () => {
   });
 
   it('on a super-resolution model reports PSNR against the original and the ground truth', async () => {
-    const r = await cli('sweep', up, '--data', `images:${PHOTOS}`, '--ranks', '2', '--backend', 'ort', '--threads', '1', '--warmup', '1', '--json', '-o', path.join(tmp, 'sweep-sr'));
+    const r = await cli('sweep', up, '--data', `images:${PHOTOS}`, '--ranks', '2', '--backend', 'ort', '--threads', '1', '--warmup', '1', '--json', '-o', path.join(tmp, 'sweep-sr'),
+      '--calibrate', `images:${path.join(ROOT, 'fixtures', 'photos-calibration')}`, '--calib-samples', '4');
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.task).toBe('super-resolution');
     expect(report.latency.inputShape).toEqual([96, 96, 3]);
     expect(report.baseline.psnrVsOriginalDb).toBe('Infinity');
-    expect(report.rows[0].psnrVsOriginalDb).toBeGreaterThan(0);
-    expect(report.rows[0].psnrVsGroundTruthDb).toBeGreaterThan(0);
+    expect(report.rows.map((x: { setting: string; calibrated: boolean }) => [x.setting, x.calibrated])).toEqual([['dw-pw T=2', false], ['dw-pw T=2 +cal', true]]);
+    expect(report.calibration).toMatchObject({ images: 4, mode: 'lsq' });
+    for (const row of report.rows) {
+      expect(row.psnrVsOriginalDb).toBeGreaterThan(0);
+      expect(row.psnrVsGroundTruthDb).toBeGreaterThan(0);
+    }
   });
 });
 
@@ -126,6 +131,10 @@ describe('bad input', () => {
     const [a, b] = await Promise.all([cli('eval', up, '--data', `images:${empty}`), cli('eval', up, '--data', `images:${mixed}`)]);
     expectCleanFailure(a, /no image files in .*empty/);
     expectCleanFailure(b, /weights\.bin is not a PNG or JPEG image/);
+  });
+
+  it('sweep: calibrating on the evaluation photos is refused', async () => {
+    expectCleanFailure(await cli('sweep', up, '--data', `images:${PHOTOS}`, '--calibrate', `images:${PHOTOS}/`, '-o', path.join(tmp, 'leak')), /would leak it into the measurement/);
   });
 
   it('bench: too few runs, and a model that needs --input-shape', async () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { SweepReport, SweepRow } from '../../src/eval/sweep.js';
 import { bestSetting } from '../../src/eval/sweep.js';
 import { csvCell, sweepCsv, SWEEP_CSV_COLUMNS } from '../../src/report/csv.js';
-import { accuracySpeedupSpec, kernelErrorSpec, renderPng, renderSvg, speedupRatioSpec } from '../../src/report/plots.js';
+import { accuracySpeedupSpec, kernelErrorSpec, renderPng, renderSvg, shortName, speedupRatioSpec } from '../../src/report/plots.js';
 import { escapeHtml, inlineSvg, sweepHtml } from '../../src/report/html.js';
 import { sweepFiles, SWEEP_FILES } from '../../src/report/sweep-files.js';
 
@@ -61,6 +61,12 @@ describe('best setting within the tolerance', () => {
 });
 
 describe('charts', () => {
+  it('title models by a readable name', () => {
+    expect(shortName('node_modules/@upscalerjs/esrgan-slim/models/x2/model.json')).toBe('esrgan-slim/models/x2');
+    expect(shortName('fixtures/models/fmnist-vgg/model.json')).toBe('fmnist-vgg');
+    expect(shortName('net.onnx')).toBe('net.onnx');
+  });
+
   it('render to SVG with every setting and to PNG', async () => {
     const svg = await renderSvg(accuracySpeedupSpec(report, { threshold: 89.5 }));
     expect(svg).toMatch(/^<svg/);
