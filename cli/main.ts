@@ -10,6 +10,7 @@ import { registerZoo } from './commands/zoo.js';
 import { registerBench } from './commands/bench.js';
 import { registerEval } from './commands/eval.js';
 import { registerSweep } from './commands/sweep.js';
+import { registerCompare } from './commands/compare.js';
 
 // tfjs prints a multi-line "install tfjs-node" banner on stderr the first time its cpu backend holds
 // a tensor (every TF.js model load); the CLI's stderr is for its own one-line errors. PROD only
@@ -30,6 +31,7 @@ registerZoo(program);
 registerBench(program);
 registerEval(program);
 registerSweep(program);
+registerCompare(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`netdecouple: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -7,13 +7,24 @@
  * TypeScript under the notebook's folder, hence this file lives here and imports the compiled dist/.
  */
 import * as tslab from 'tslab';
-import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
+import { createCanvas, GlobalFonts, type SKRSContext2D } from '@napi-rs/canvas';
 import { renderPng, type VegaLiteSpec } from '../dist/src/report/plots.js';
 import { renderTable } from '../dist/src/report/table.js';
 import type { RgbImage } from '../dist/src/eval/image.js';
 
+/**
+ * Without any system font the rasteriser draws charts with no text at all, silently; fail loudly
+ * instead, so a machine set up without fonts cannot commit blank axes.
+ */
+function requireFonts(): void {
+  if (GlobalFonts.families.length === 0) {
+    throw new Error('no system fonts found for chart text: install one, e.g. apt-get install fonts-dejavu-core (the charts ask for DejaVu Sans)');
+  }
+}
+
 /** Renders a vega-lite spec and shows it as a PNG (1.5× its CSS size: crisp without filling the page). */
 export async function showChart(spec: VegaLiteSpec, scale = 1.5): Promise<void> {
+  requireFonts();
   tslab.display.png(new Uint8Array(await renderPng(spec, scale)));
 }
 
@@ -35,11 +46,14 @@ export interface ImageRowOptions {
   /** Height of every panel in image pixels; smaller images are magnified to it by nearest neighbour. */
   height?: number;
   gap?: number;
+  /** JPEG (default, quality 92) keeps photo rows small in the committed notebook; PNG is lossless. */
+  format?: 'jpeg' | 'png';
 }
 
-/** Panels side by side with their titles above, as one PNG (images clipped to [0, 255]). */
+/** Panels side by side with their titles above, as one image (pixel values clipped to [0, 255]). */
 export function imageRow(panels: Panel[], opts: ImageRowOptions = {}): Buffer {
   if (!panels.length) throw new Error('imageRow: no panels to show');
+  requireFonts();
   const gap = opts.gap ?? 12;
   const zoom = opts.zoom ?? 1;
   const target = opts.height ?? Math.max(...panels.map((p) => p.image.height));
@@ -70,7 +84,7 @@ export function imageRow(panels: Panel[], opts: ImageRowOptions = {}): Buffer {
     ctx.putImageData(img, x, head);
     x += w + gap;
   });
-  return canvas.toBuffer('image/png');
+  return opts.format === 'png' ? canvas.toBuffer('image/png') : canvas.toBuffer('image/jpeg', 92);
 }
 
 function label(ctx: SKRSContext2D, p: Panel, x: number, w: number): void {
@@ -85,7 +99,9 @@ function label(ctx: SKRSContext2D, p: Panel, x: number, w: number): void {
 }
 
 export function showImages(panels: Panel[], opts: ImageRowOptions = {}): void {
-  tslab.display.png(new Uint8Array(imageRow(panels, opts)));
+  const bytes = new Uint8Array(imageRow(panels, opts));
+  if (opts.format === 'png') tslab.display.png(bytes);
+  else tslab.display.jpeg(bytes);
 }
 
 /** |a − b| × gain per pixel, as an image (grey where equal is black): where two outputs differ. */

@@ -21,6 +21,7 @@ import argparse
 import glob
 import os
 import sys
+import tempfile
 import time
 
 try:
@@ -69,8 +70,27 @@ def indent(text, prefix="    "):
     return "\n".join(prefix + line for line in text.splitlines())
 
 
+def tail(log, lines=30):
+    log.flush()
+    log.seek(0)
+    text = log.read().decode("utf-8", "replace").strip()
+    return "\n".join(text.splitlines()[-lines:])
+
+
 def run_notebook(path, timeout):
     """Runs one notebook top to bottom; returns (notebook, None) or (notebook, failure text)."""
+    # The kernel process's own stderr (zeromq noise while it shuts down, or why it could not start)
+    # is kept aside and shown only when the notebook fails.
+    with tempfile.TemporaryFile() as log:
+        nb, failure = execute(path, timeout, log)
+        if failure is not None:
+            extra = tail(log)
+            if extra:
+                failure += f"\n  kernel process stderr (last lines):\n{indent(extra)}"
+        return nb, failure
+
+
+def execute(path, timeout, log):
     nb = nbformat.read(path, as_version=4)
     kernel = nb.metadata.get("kernelspec", {}).get("name")
     if kernel != KERNEL:
@@ -85,7 +105,7 @@ def run_notebook(path, timeout):
         allow_errors=False,
     )
     code_index = 0
-    with client.setup_kernel():
+    with client.setup_kernel(stderr=log):
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue

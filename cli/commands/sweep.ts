@@ -22,7 +22,7 @@ export function registerSweep(program: Command): void {
     .requiredOption('--data <dataset>', `evaluation data: ${DATASET_NAMES.join(' | ')}`)
     .requiredOption('-o, --out <dir>', 'output folder (written atomically)')
     .option('--ranks <list>', 'ranks T to try, e.g. 1..9 or 1,2,4 (default 1..9 unless only --energies is given)')
-    .option('--orders <list>', 'orderings, comma-separated: dw-pw, pw-dw', list)
+    .option('--orders <list>', 'orderings, comma-separated: dw-pw, pw-dw (default dw-pw)', list)
     .option('--energies <list>', 'energy thresholds τ to try as well, e.g. 0.9,0.95,0.99')
     .addOption(new Option('--form <f>', 'how T > 1 depthwise components are laid out').choices(['split', 'merged']).default('split'))
     .option('--layers <names>', 'only these layers (names, globs with *, or /regex/; comma-separated)', list)

@@ -18,7 +18,9 @@ import { cp3, cp4 } from '../decompose/cp.js';
 import { unfoldingSingularValues } from '../decompose/vbmf.js';
 import { relFrobeniusError } from '../decompose/tensor.js';
 import { convMacs, methodMacs, type LayerGeometry, type MethodRanks } from './method-cost.js';
-import { decoupleFactors, type Method } from './methods.js';
+import { decoupleFactors, planLayer, type Method, type MethodSettings } from './methods.js';
+import { spatialNdReplacement, spatialReplacement } from './spatial-rewrite.js';
+import type { Replacement } from './splice.js';
 
 export interface Candidate {
   method: Method | 'keep';
@@ -33,6 +35,8 @@ export interface Candidate {
   errorKind: 'exact' | 'bound';
   /** Measured latency of the candidate's layers (budget --by latency). */
   ms?: number;
+  /** With CandidateOptions.realize: the candidate's layers. */
+  replacement?: Replacement;
 }
 
 export interface LayerCandidates {
@@ -49,12 +53,19 @@ export interface CandidateOptions {
   /** Default ['nd']. */
   methods?: Method[];
   order?: NdOrder;
-  /** Grid points per method and layer for the methods with many ranks (spatial, Tucker-2: 48; CP, spatial-nd: 8). */
+  /** Grid points per method and layer for the methods with many ranks (spatial, Tucker-2: 48; CP and spatial-nd per T: a third, at least 4). */
   gridSize?: number;
+  /** MAC reductions (e.g. [2, 3, 4]) at which every method also gets its largest rank reaching them. */
+  anchors?: number[];
   /** ALS iterations per CP candidate (default 25: CP's SVD start is already a good model). */
   cpIterations?: number;
   /** Progress callback (CP candidates on big layers take seconds each). */
   onLayer?: (name: string, index: number, total: number) => void;
+  /**
+   * Build every candidate's replacement and report its exact error (Tucker-2 then runs HOOI per
+   * grid point instead of using the bound): what `compare` needs to run candidates on inputs.
+   */
+  realize?: Omit<MethodSettings, 'order'>;
 }
 
 /** Each target conv's input and output spatial size; throws when a size is unknown. */
@@ -81,16 +92,21 @@ export function rankGrid(lo: number, hi: number, n: number): number[] {
   return [...out];
 }
 
-/** Largest rank r in 1..max with macsAt(r) < before (MACs grow with the rank); 0 if none. */
-function profitableMax(max: number, before: number, macsAt: (r: number) => number): number {
+/** Largest rank r in 1..max with macsAt(r) ≤ limit (MACs grow with the rank); 0 if none. */
+function maxRankWithin(max: number, limit: number, macsAt: (r: number) => number): number {
   let lo = 0;
   let hi = max;
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (macsAt(mid) < before) lo = mid;
+    if (macsAt(mid) <= limit) lo = mid;
     else hi = mid - 1;
   }
   return lo;
+}
+
+/** Largest rank that costs fewer MACs than the conv (MACs are integers). */
+function profitableMax(max: number, before: number, macsAt: (r: number) => number): number {
+  return maxRankWithin(max, before - 1, macsAt);
 }
 
 /** Tail sums: out[r] = Σ_{t ≥ r} v[t]² / total (so out[r] is the error² of keeping r). */
@@ -107,6 +123,11 @@ export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: Candid
   const before = convMacs(conv, g);
   const [N, C, kh, kw] = conv.kernel.shape;
   const macs = (method: Method, r: MethodRanks) => methodMacs(conv, method, r, g);
+  // The grid, plus the largest rank within each anchor reduction (so methods are compared at equal MACs).
+  const ranks = (hi: number, n: number, macsAt: (r: number) => number): number[] => {
+    const extra = (opts.anchors ?? []).map((red) => maxRankWithin(hi, before / red, macsAt)).filter((r) => r > 0);
+    return [...new Set([...rankGrid(1, hi, n), ...extra])].sort((a, b) => a - b);
+  };
   const out: Candidate[] = [{ method: 'keep', rank: 0, macs: before, error: 0, errorKind: 'exact' }];
   for (const method of methods) {
     if (method === 'nd') {
@@ -120,7 +141,10 @@ export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: Candid
       }
       for (let T = 1; T <= nd.maxRank; T++) {
         const m = macs('nd', { rank: T, order });
-        if (m < before) out.push({ method, rank: T, macs: m, error: total ? Math.max(0, tail[T]) : 0, errorKind: 'exact' });
+        if (m >= before) continue;
+        const c: Candidate = { method, rank: T, macs: m, error: total ? Math.max(0, tail[T]) : 0, errorKind: 'exact' };
+        if (opts.realize) realizeWith(c, planLayer(conv, 'nd', { rank: T }, { ...opts.realize, order }).decompose());
+        out.push(c);
       }
     } else if (method === 'spatial') {
       const sd = spatial(conv.kernel, { rank: 1, name: conv.name });
@@ -129,7 +153,13 @@ export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: Candid
       for (const v of sv) total += v * v;
       const d = discardedShares(sv, total || 1);
       const kMax = profitableMax(sv.length, before, (K) => macs('spatial', { rank: K }));
-      for (const K of rankGrid(1, kMax, grid)) out.push({ method, rank: K, macs: macs('spatial', { rank: K }), error: total ? Math.max(0, d[K]) : 0, errorKind: 'exact' });
+      const ks = ranks(kMax, grid, (K) => macs('spatial', { rank: K }));
+      const top = opts.realize && ks.length ? spatial(conv.kernel, { rank: ks[ks.length - 1], name: conv.name }) : null;
+      for (const K of ks) {
+        const c: Candidate = { method, rank: K, macs: macs('spatial', { rank: K }), error: total ? Math.max(0, d[K]) : 0, errorKind: 'exact' };
+        if (top) c.replacement = spatialReplacement(conv, leadingSpatial(top, K));
+        out.push(c);
+      }
     } else if (method === 'tucker2') {
       const so = unfoldingSingularValues(conv.kernel, 'out', conv.name);
       const si = unfoldingSingularValues(conv.kernel, 'in', conv.name);
@@ -142,14 +172,16 @@ export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: Candid
       const steps = Math.max(N, C);
       const sMax = profitableMax(steps, before, (s) => macs('tucker2', { rank: 0, ranks: at(s / steps) }));
       const seen = new Set<string>();
-      for (const s of rankGrid(1, sMax, grid)) {
-        const ranks = at(s / steps);
-        if (seen.has(ranks.join())) continue;
-        seen.add(ranks.join());
-        const m = macs('tucker2', { rank: ranks[0], ranks });
+      for (const s of ranks(sMax, grid, (x) => macs('tucker2', { rank: 0, ranks: at(x / steps) }))) {
+        const tr = at(s / steps);
+        if (seen.has(tr.join())) continue;
+        seen.add(tr.join());
+        const m = macs('tucker2', { rank: tr[0], ranks: tr });
         if (m >= before) continue;
-        const error = total ? Math.min(1, dOut[ranks[0]] + dIn[ranks[1]]) : 0;
-        out.push({ method, rank: ranks[0], tuckerRanks: ranks, macs: m, error, errorKind: 'bound' });
+        const error = total ? Math.min(1, dOut[tr[0]] + dIn[tr[1]]) : 0;
+        const c: Candidate = { method, rank: tr[0], tuckerRanks: tr, macs: m, error, errorKind: 'bound' };
+        if (opts.realize) realizeWith(c, planLayer(conv, 'tucker2', { tuckerRanks: tr }, { ...opts.realize, order }).decompose());
+        out.push(c);
       }
     } else if (method === 'spatial-nd') {
       const full = Math.min(C * kh, N * kw);
@@ -157,7 +189,7 @@ export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: Candid
       for (let T = 1; T <= Math.min(kh, kw); T++) {
         const fr: [number, number] = [Math.min(T, kh), Math.min(T, kw)];
         const kMax = profitableMax(full, before, (K) => macs('spatial-nd', { rank: K, factorRanks: fr, order }));
-        kGrids.push(rankGrid(1, kMax, Math.max(2, Math.round(grid / 6))));
+        kGrids.push(ranks(kMax, Math.max(4, Math.round(grid / 3)), (K) => macs('spatial-nd', { rank: K, factorRanks: fr, order })));
       }
       // One SVD: the rank-K factors are the leading K components of the largest K needed.
       const top = spatial(conv.kernel, { rank: Math.max(1, ...kGrids.flat()), name: conv.name });
@@ -167,19 +199,30 @@ export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: Candid
           const sd = leadingSpatial(top, K);
           const [v, h] = decoupleFactors(conv, sd, { factorRank: T }, order);
           const err = relFrobeniusError(conv.kernel, reconstructSpatial({ vertical: reconstruct(v, sd.vertical.shape), horizontal: reconstruct(h, sd.horizontal.shape) }));
-          out.push({ method, rank: K, factorRank: T, macs: macs('spatial-nd', { rank: K, factorRanks: [v.rank, h.rank], order }), error: err * err, errorKind: 'exact' });
+          const c: Candidate = { method, rank: K, factorRank: T, macs: macs('spatial-nd', { rank: K, factorRanks: [v.rank, h.rank], order }), error: err * err, errorKind: 'exact' };
+          if (opts.realize) c.replacement = spatialNdReplacement(conv, { spatial: sd, vertical: v, horizontal: h }, opts.realize.form, opts.realize.layout);
+          out.push(c);
         }
       }
     } else {
       const fit = method === 'cp' ? cp3 : cp4;
       const rMax = profitableMax(kh * kw * Math.min(N, C), before, (R) => macs(method, { rank: R }));
-      for (const R of rankGrid(1, rMax, Math.max(2, Math.round(grid / 6)))) {
-        const r = fit(conv.kernel, { rank: R, name: conv.name, nIterMax: opts.cpIterations ?? 25 });
-        out.push({ method, rank: R, macs: macs(method, { rank: R }), error: r.kernelRelError ** 2, errorKind: 'exact' });
+      const iterations = opts.cpIterations ?? 25;
+      for (const R of ranks(rMax, Math.max(4, Math.round(grid / 3)), (R) => macs(method, { rank: R }))) {
+        const c: Candidate = { method, rank: R, macs: macs(method, { rank: R }), error: 0, errorKind: 'exact' };
+        if (opts.realize) realizeWith(c, planLayer(conv, method, { rank: R }, { ...opts.realize, order, maxIterations: iterations }).decompose());
+        else c.error = fit(conv.kernel, { rank: R, name: conv.name, nIterMax: iterations, seed: 0 }).kernelRelError ** 2;
+        out.push(c);
       }
     }
   }
   return out;
+}
+
+function realizeWith(c: Candidate, d: { replacement: Replacement; kernelRelError: number }): void {
+  c.replacement = d.replacement;
+  c.error = d.kernelRelError ** 2;
+  c.errorKind = 'exact';
 }
 
 /** The rank-K spatial factors from a higher-rank result (the components are nested: Eckart–Young). */

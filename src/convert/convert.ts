@@ -8,7 +8,7 @@ import { foldBatchNorms, type FoldedPair } from './fold-batchnorm.js';
 import { ineligibility, selectLayers, type SelectOptions } from './select.js';
 import { splice, type Replacement } from './splice.js';
 import type { DepthwiseForm } from './nd-rewrite.js';
-import { METHODS, planLayer, type Method, type MethodDetails, type MethodSettings } from './methods.js';
+import { METHODS, planLayer, type DecomposedLayer, type Method, type MethodDetails, type MethodSettings } from './methods.js';
 import type { RankRule, RankSpec } from './method-ranks.js';
 import { macRatio } from './method-cost.js';
 
@@ -188,7 +188,7 @@ function rankLabel(method: Method, r: { rank: number; ranks?: [number, number]; 
   }
 }
 
-function describe(conv: Conv2DNode, method: Method, d: ReturnType<ReturnType<typeof planLayer>['decompose']>, form: DepthwiseForm, order: NdOrder, rule?: string): LayerConversion {
+function describe(conv: Conv2DNode, method: Method, d: DecomposedLayer, form: DepthwiseForm, order: NdOrder, rule?: string): LayerConversion {
   const [n, c, kh, kw] = conv.kernel.shape;
   const details: MethodDetails = { ...d.details, ...(rule ? { rankRule: rule } : {}) };
   return {

@@ -177,9 +177,8 @@ export function planLayer(conv: Conv2DNode, method: Method, spec: RankSpec, s: M
 export function decoupleFactors(conv: Conv2DNode, sd: Pick<SpatialResult, 'vertical' | 'horizontal'>, spec: RankSpec, order: NdOrder): [NdResult, NdResult] {
   const [v, h] = spatialFactorConvs(conv, sd);
   const one = (f: Conv2DNode): NdResult => {
-    const [fn, fc, fkh, fkw] = f.kernel.shape;
+    const [, fc, fkh, fkw] = f.kernel.shape;
     const max = order === 'dw-pw' ? fkh * fkw : Math.min(fc, fkh * fkw);
-    void fn;
     if (spec.factorRank !== undefined) return decoupleBySpec(f.kernel, order, { rank: Math.min(spec.factorRank, max) }, f.name);
     if (spec.rankRule === 'vbmf' || spec.energy !== undefined) return decoupleBySpec(f.kernel, order, { rankRule: spec.rankRule, energy: spec.energy }, f.name);
     return decoupleBySpec(f.kernel, order, { rank: 1 }, f.name);

@@ -23,7 +23,7 @@ export function spatialFactorConvs(c: Conv2DNode, s: Pick<SpatialResult, 'vertic
   return [v, h];
 }
 
-export function spatialReplacement(c: Conv2DNode, s: SpatialResult): Replacement {
+export function spatialReplacement(c: Conv2DNode, s: Pick<SpatialResult, 'vertical' | 'horizontal'>): Replacement {
   const [v, h] = spatialFactorConvs(c, s);
   return { nodes: [v, h], output: h.name };
 }

@@ -114,7 +114,7 @@ describe('rank rules for every method', () => {
     expect(() => convertGraph(g, { method: 'cp', tuckerRanks: [2, 2] })).toThrow(/--tucker-ranks applies to --method tucker2/);
     expect(() => convertGraph(g, { method: 'spatial', rank: 2, factorRank: 1 })).toThrow(/--factor-rank applies to --method spatial-nd/);
     expect(() => convertGraph(g, { method: 'bogus' as Method, rank: 2 })).toThrow(/choose one of nd, cp, cp4, tucker2, spatial, spatial-nd/);
-    expect(() => convertGraph(g, { method: 'cp', rank: 5000 })).toThrow(/layer "c1".*5000 exceeds/);
+    expect(() => convert(g, { method: 'cp', rank: 5000 })).toThrow(/layer "c1".*5000 exceeds/);
     expect(() => convertGraph(g, { method: 'nd', rank: 10 })).toThrow(/rank 10 is out of range 1..9 for layer "c1"/);
   });
 

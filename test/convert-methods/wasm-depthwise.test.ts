@@ -20,6 +20,8 @@ import type { Method } from '../../src/convert/methods.js';
 import { runGraph, type Batch } from '../../src/eval/tfjs-run.js';
 import type { Graph } from '../../src/models/ir.js';
 
+// The cpu backend's "install tfjs-node" banner is noise here.
+tf.env().set('PROD', true);
 beforeAll(useWasm);
 afterAll(useWasm);
 

@@ -1,0 +1,283 @@
+/**
+ * `compare`: every decomposition method on every eligible layer, as error against MACs kept.
+ * Per layer and method a curve over a rank grid (src/convert/candidates.ts, each point fitted:
+ * Tucker-2 by HOOI, CP by ALS with a capped iteration count), the kernel error of each point, and —
+ * given inputs — its output error (the candidate's layers fed the reference network's activation,
+ * against the conv's output, as conversion-errors.ts measures a converted layer). The winner at 2×,
+ * 3×, 4× MAC reduction is the method with the least error among its points with at least that
+ * reduction (output error when measured, else kernel error).
+ *
+ * Plain JSON (compare.json), a terminal table and one SVG per layer are rendered from it.
+ */
+import type { Conv2DNode, Graph, InputNode } from '../models/ir.js';
+import type { Shape } from '../models/shapes.js';
+import type { NdOrder } from '../decompose/nd.js';
+import { foldBatchNorms } from '../convert/fold-batchnorm.js';
+import { selectLayers, type SelectOptions } from '../convert/select.js';
+import { layerCandidates, layerGeometries, type Candidate } from '../convert/candidates.js';
+import { convMacs, type LayerGeometry } from '../convert/method-cost.js';
+import { METHODS, type Method } from '../convert/methods.js';
+import type { GraphRunner } from '../eval/runner.js';
+import type { Batch } from '../eval/tfjs-run.js';
+import { relL2 } from '../eval/metrics.js';
+import { renderTable } from './table.js';
+import { renderSvg, type VegaLiteSpec } from './plots.js';
+
+export const REDUCTIONS = [2, 3, 4] as const;
+
+export interface ComparePoint {
+  method: Method;
+  /** ND T, CP R, spatial / spatial-nd K, Tucker-2 R_out. */
+  rank: number;
+  tuckerRanks?: [number, number];
+  factorRank?: number;
+  /** e.g. "T=2", "R=40", "K=12, T=1", "12×9". */
+  label: string;
+  macs: number;
+  /** macs / macsBefore. */
+  macsKept: number;
+  kernelRelError: number;
+  outputRelError: number | null;
+}
+
+export interface MethodBest {
+  label: string;
+  macs: number;
+  kernelRelError: number;
+  outputRelError: number | null;
+}
+
+export interface ReductionResult {
+  reduction: number;
+  /** Best point per method with macs ≤ macsBefore / reduction; null when the method cannot reach it. */
+  byMethod: Partial<Record<Method, MethodBest | null>>;
+  winner: Method | null;
+}
+
+export interface CompareLayer {
+  name: string;
+  /** [kh, kw, C, N] as in model.json. */
+  kernel: [number, number, number, number];
+  stride: [number, number];
+  geometry: LayerGeometry;
+  macsBefore: number;
+  points: ComparePoint[];
+  atReduction: ReductionResult[];
+  seconds: number;
+}
+
+export interface CompareReport {
+  tool: 'netdecouple';
+  kind: 'compare';
+  version: string;
+  model: string;
+  methods: Method[];
+  order: NdOrder;
+  cpIterations: number;
+  inputShape: Shape | null;
+  /** What the output errors were measured on, and where; null = kernel errors only. */
+  input: string | null;
+  backend: string | null;
+  /** The error the winners are chosen by. */
+  winnerBy: 'outputRelError' | 'kernelRelError';
+  layers: CompareLayer[];
+  /** Per reduction, how many layers each method wins. */
+  wins: { reduction: number; counts: Partial<Record<Method, number>> }[];
+}
+
+export interface CompareOptions extends SelectOptions {
+  methods?: Method[];
+  order?: NdOrder;
+  /** Grid points per method for spatial and Tucker-2 (CP and spatial-nd a third, at least 4); default 16. */
+  gridSize?: number;
+  /** ALS iterations per CP point; default 25. */
+  cpIterations?: number;
+  inputShapes?: Record<string, Shape>;
+  foldBatchNorm?: boolean;
+  /** Measure output errors: runner and input batch. */
+  outputs?: { runner: GraphRunner; input: Batch; description: string };
+  version?: string;
+  model?: string;
+  onLayer?: (name: string, index: number, total: number) => void;
+}
+
+function pointLabel(c: Candidate): string {
+  if (c.tuckerRanks) return `${c.tuckerRanks[0]}×${c.tuckerRanks[1]}`;
+  if (c.method === 'nd') return `T=${c.rank}`;
+  if (c.method === 'cp' || c.method === 'cp4') return `R=${c.rank}`;
+  return c.factorRank !== undefined ? `K=${c.rank}, T=${c.factorRank}` : `K=${c.rank}`;
+}
+
+export async function compareGraph(input: Graph, opts: CompareOptions = {}): Promise<CompareReport> {
+  const methods = opts.methods ?? [...METHODS];
+  for (const m of methods) if (!METHODS.includes(m)) throw new Error(`--methods "${m}": choose from ${METHODS.join(', ')}`);
+  const order = opts.order ?? 'dw-pw';
+  const cpIterations = opts.cpIterations ?? 25;
+  const graph = opts.foldBatchNorm === false ? input : foldBatchNorms(input).graph;
+  const convs = selectLayers(graph, opts);
+  if (convs.length === 0) throw new Error('no eligible conv to compare (regular k×k convs with more than --min-in-channels inputs)');
+  const geometry = layerGeometries(graph, convs, opts.inputShapes);
+  const acts = opts.outputs ? await referenceActivations(opts.outputs.runner, graph, convs, opts.outputs.input) : null;
+  const layers: CompareLayer[] = [];
+  for (const [i, conv] of convs.entries()) {
+    opts.onLayer?.(conv.name, i, convs.length);
+    const t0 = performance.now();
+    const g = geometry.get(conv.name) as LayerGeometry;
+    const before = convMacs(conv, g);
+    const cands = layerCandidates(conv, g, { methods, order, gridSize: opts.gridSize ?? 16, cpIterations, anchors: [...REDUCTIONS], realize: { form: 'split', layout: graph.layout, maxIterations: cpIterations } });
+    const points: ComparePoint[] = [];
+    for (const c of cands) {
+      if (c.method === 'keep') continue;
+      let outputRelError: number | null = null;
+      if (acts && opts.outputs && c.replacement) outputRelError = await layerOutputError(opts.outputs.runner, graph, conv, c, acts);
+      points.push({
+        method: c.method, rank: c.rank, ...(c.tuckerRanks ? { tuckerRanks: c.tuckerRanks } : {}), ...(c.factorRank !== undefined ? { factorRank: c.factorRank } : {}),
+        label: pointLabel(c), macs: c.macs, macsKept: c.macs / before, kernelRelError: Math.sqrt(c.error), outputRelError,
+      });
+    }
+    const [n, cin, kh, kw] = conv.kernel.shape;
+    layers.push({
+      name: conv.name, kernel: [kh, kw, cin, n], stride: conv.strides, geometry: g, macsBefore: before, points,
+      atReduction: REDUCTIONS.map((r) => winnersAt(points, methods, before, r, acts !== null)), seconds: (performance.now() - t0) / 1000,
+    });
+  }
+  const wins = REDUCTIONS.map((reduction) => {
+    const counts: Partial<Record<Method, number>> = {};
+    for (const l of layers) {
+      const w = l.atReduction.find((x) => x.reduction === reduction)?.winner;
+      if (w) counts[w] = (counts[w] ?? 0) + 1;
+    }
+    return { reduction, counts };
+  });
+  return {
+    tool: 'netdecouple', kind: 'compare', version: opts.version ?? '', model: opts.model ?? graph.name, methods, order, cpIterations,
+    inputShape: opts.inputShapes ? (Object.values(opts.inputShapes)[0] ?? null) : null,
+    input: opts.outputs?.description ?? null, backend: opts.outputs?.runner.name ?? null,
+    winnerBy: acts ? 'outputRelError' : 'kernelRelError', layers, wins,
+  };
+}
+
+function winnersAt(points: ComparePoint[], methods: Method[], before: number, reduction: number, byOutput: boolean): ReductionResult {
+  const err = (p: { kernelRelError: number; outputRelError: number | null }) => (byOutput && p.outputRelError !== null ? p.outputRelError : p.kernelRelError);
+  const byMethod: Partial<Record<Method, MethodBest | null>> = {};
+  let winner: Method | null = null;
+  let best = Infinity;
+  for (const m of methods) {
+    const ok = points.filter((p) => p.method === m && p.macs * reduction <= before);
+    if (!ok.length) {
+      byMethod[m] = null;
+      continue;
+    }
+    const p = ok.reduce((a, b) => (err(b) < err(a) ? b : a));
+    byMethod[m] = { label: p.label, macs: p.macs, kernelRelError: p.kernelRelError, outputRelError: p.outputRelError };
+    if (err(p) < best) {
+      best = err(p);
+      winner = m;
+    }
+  }
+  return { reduction, byMethod, winner };
+}
+
+/** The reference network's input and output of every compared conv, from one run. */
+async function referenceActivations(runner: GraphRunner, graph: Graph, convs: Conv2DNode[], input: Batch): Promise<Map<string, Batch>> {
+  const names = [...new Set([...convs.map((c) => c.inputs[0]).filter((n) => !graph.inputs.includes(n)), ...convs.map((c) => c.name)])];
+  const out = await runner.run(graph, input, names);
+  const acts = new Map<string, Batch>(names.map((n, i) => [n, out[i]]));
+  for (const n of graph.inputs) acts.set(n, input);
+  return acts;
+}
+
+async function layerOutputError(runner: GraphRunner, graph: Graph, conv: Conv2DNode, c: Candidate, acts: Map<string, Batch>): Promise<number> {
+  const rep = c.replacement as NonNullable<Candidate['replacement']>;
+  const feed = conv.inputs[0];
+  const a = acts.get(feed) as Batch;
+  const inputNode: InputNode = { op: 'input', name: feed, inputs: [], shape: a.shape.slice(1), dtype: 'float32' };
+  const mini: Graph = { name: `${conv.name}_candidate`, layout: graph.layout, nodes: [inputNode, ...rep.nodes], inputs: [feed], outputs: [rep.output] };
+  const [y] = await runner.run(mini, a);
+  return relL2((acts.get(conv.name) as Batch).data, y.data);
+}
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(x < 0.001 ? 3 : 1)}%`);
+
+/** Per layer and reduction: each method's best error (and its rank) and the winner. */
+export function compareTable(r: CompareReport): string {
+  const rows: string[][] = [];
+  const byOutput = r.winnerBy === 'outputRelError';
+  for (const l of r.layers) {
+    for (const at of l.atReduction) {
+      rows.push([
+        at.reduction === REDUCTIONS[0] ? l.name : '', at.reduction === REDUCTIONS[0] ? l.kernel.join('×') : '', `${at.reduction}×`,
+        ...r.methods.map((m) => {
+          const b = at.byMethod[m];
+          return b ? `${pct(byOutput ? b.outputRelError : b.kernelRelError)} ${b.label}` : '—';
+        }),
+        at.winner ?? '—',
+      ]);
+    }
+  }
+  const what = byOutput ? `output error on ${r.input} (${r.backend})` : 'kernel error ‖W − Ŵ‖/‖W‖';
+  const wins = r.wins.map((w) => `${w.reduction}×: ${Object.entries(w.counts).map(([m, n]) => `${m} ${n}`).join(', ') || '—'}`).join('; ');
+  return [
+    `best ${what} per method with at least 2×, 3×, 4× fewer MACs (— = the method's grid does not reach it)`,
+    renderTable(['layer', 'kernel kh×kw×C×N', 'MACs ÷', ...r.methods, 'winner'], rows, ['l', 'l', 'r', ...r.methods.map(() => 'l' as const), 'l']),
+    '',
+    `layers won: ${wins}`,
+  ].join('\n');
+}
+
+/** Error against MACs kept for one layer, one curve per method (its Pareto front; dashed: output error, when measured). */
+export function compareSpec(r: CompareReport, layer: CompareLayer): VegaLiteSpec {
+  // Each method's best error at each MAC count (its Pareto front): spatial-nd's grid mixes several
+  // factor ranks T, and a point another beats with fewer MACs is no choice anyone would make.
+  const values: Record<string, unknown>[] = [];
+  const measured = layer.points.some((p) => p.outputRelError !== null);
+  for (const m of r.methods) {
+    for (const kind of measured ? (['kernel', 'output'] as const) : (['kernel'] as const)) {
+      const err = (p: ComparePoint) => (kind === 'kernel' ? p.kernelRelError : (p.outputRelError ?? Infinity));
+      let best = Infinity;
+      for (const p of layer.points.filter((x) => x.method === m).sort((a, b) => a.macs - b.macs || err(a) - err(b))) {
+        if (!(err(p) < best)) continue;
+        best = err(p);
+        values.push({ method: m, kind, macsKept: p.macsKept * 100, error: err(p) * 100, label: p.label });
+      }
+    }
+  }
+  const x = { field: 'macsKept', type: 'quantitative', title: 'MACs kept (% of the conv)', scale: { domain: [0, 100] } };
+  const y = { field: 'error', type: 'quantitative', title: 'relative error (%)', scale: { domainMin: 0 } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: { text: `${layer.name} (${layer.kernel.join('×')}, stride ${layer.stride[0]}) — error vs MACs kept`, subtitle: r.input ? ['solid: kernel error ‖W − Ŵ‖/‖W‖; dashed: output error (layer alone)', `on ${r.input}; grey: 2×, 3×, 4× fewer MACs`] : 'kernel error ‖W − Ŵ‖/‖W‖; grey: 2×, 3×, 4× fewer MACs' },
+    config: { font: 'DejaVu Sans, Verdana, sans-serif', view: { stroke: null }, axis: { gridColor: '#e6e6e6' }, title: { anchor: 'start' } },
+    background: 'white',
+    width: 460,
+    height: 300,
+    layer: [
+      { data: { values: REDUCTIONS.map((rd) => ({ x: 100 / rd })) }, mark: { type: 'rule', color: '#aaa', strokeDash: [2, 3] }, encoding: { x: { field: 'x', type: 'quantitative' } } },
+      {
+        data: { values },
+        mark: { type: 'line', point: { size: 25, filled: true }, strokeWidth: 1.6 },
+        encoding: {
+          x, y,
+          color: { field: 'method', type: 'nominal', title: 'method', sort: r.methods },
+          ...(measured ? { strokeDash: { field: 'kind', type: 'nominal', title: 'error', sort: ['kernel', 'output'], legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 400 } } } : {}),
+          detail: [{ field: 'method' }, { field: 'kind' }],
+          order: { field: 'macsKept', type: 'quantitative' },
+          tooltip: [{ field: 'method' }, { field: 'label' }, { field: 'error', format: '.2f' }],
+        },
+      },
+    ],
+  };
+}
+
+/** compare.json and one SVG per layer, as files for writeFolderAtomically. */
+export async function compareFiles(r: CompareReport, json: (report: CompareReport) => string): Promise<Record<string, string>> {
+  const files: Record<string, string> = { 'compare.json': json(r) };
+  const used = new Set<string>();
+  for (const l of r.layers) {
+    let base = l.name.replace(/[^A-Za-z0-9_.-]+/g, '_');
+    while (used.has(base)) base += '_';
+    used.add(base);
+    files[`${base}.svg`] = await renderSvg(compareSpec(r, l));
+  }
+  return files;
+}

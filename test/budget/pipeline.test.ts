@@ -1,0 +1,137 @@
+/**
+ * --target-speedup end to end, through the built CLI (dist/, as `npm test` builds it), on a small
+ * ONNX model run in onnxruntime:
+ *   - by MACs: the plan is executed, report.json carries the budget, the converted model has the
+ *     planned MACs and reaches the target;
+ *   - by latency: every candidate was timed (the ms the solver used are in the report), the whole
+ *     models were timed before and after, and the plan fits the measured budget;
+ *   - the CLI: `convert --target-speedup` and `compare` run as a user runs them, and an
+ *     unreachable target fails with one line.
+ * No timing assertions: only that the measured figures exist and are consistent with the plan.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { conv, graph, input, rmDir, tmpDir } from '../onnx/helpers.js';
+import { graphToOnnx } from '../../src/models/onnx/write.js';
+import { onnxToGraph } from '../../src/models/onnx/read.js';
+import { graphCosts, totalCost } from '../../src/models/cost.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+const dir = tmpDir();
+afterAll(() => rmDir(dir));
+
+const model = path.join(dir, 'small.onnx');
+fs.writeFileSync(
+  model,
+  graphToOnnx(
+    graph(
+      [
+        input('x', [8, 16, 16]),
+        conv('c1', 'x', { cin: 8, cout: 16, k: [3, 3], padding: 'same', activation: 'relu', seed: 1 }),
+        conv('c2', 'c1', { cin: 16, cout: 16, k: [3, 3], padding: 'same', activation: 'relu', seed: 2 }),
+        conv('c3', 'c2', { cin: 16, cout: 16, k: [3, 3], strides: [2, 2], padding: 'same', seed: 3 }),
+      ],
+      ['c3'],
+    ),
+  ),
+);
+
+// Big enough that a decoupled layer is really faster than the conv on ORT (on 16² maps per-call
+// overhead dominates and no candidate is faster).
+const heavy = path.join(dir, 'heavy.onnx');
+fs.writeFileSync(
+  heavy,
+  graphToOnnx(
+    graph(
+      [
+        input('x', [64, 32, 32]),
+        conv('h1', 'x', { cin: 64, cout: 64, k: [3, 3], padding: 'same', activation: 'relu', seed: 4 }),
+        conv('h2', 'h1', { cin: 64, cout: 64, k: [3, 3], padding: 'same', activation: 'relu', seed: 5 }),
+      ],
+      ['h2'],
+    ),
+  ),
+);
+
+describe('convert --target-speedup (the CLI, --json)', () => {
+  it('by MACs: executes the plan and reports it', async () => {
+    const out = path.join(dir, 'macs');
+    const r = await cli('convert', model, '-o', out, '--target-speedup', '2', '--methods', 'nd,spatial,tucker2', '--backend', 'ort', '--min-in-channels', '0', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    const b = report.budget;
+    expect(b.by).toBe('macs');
+    expect(b.achievedSpeedup).toBeGreaterThanOrEqual(2);
+    expect(report.totals.macsAfter).toBe(b.macs.after);
+    expect(report.method).toBe('budget');
+    expect(b.layers.map((l: { name: string }) => l.name)).toEqual(['c1', 'c2', 'c3']);
+    expect(report.output.relL2).toBeGreaterThan(0);
+    const saved = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+    expect(saved.budget).toEqual(b);
+    const converted = await onnxToGraph(fs.readFileSync(path.join(out, 'model.onnx')));
+    expect(totalCost(graphCosts(converted)).macs).toBe(b.macs.after);
+  });
+
+  it('by latency: times every candidate, and the plan fits the measured budget', async () => {
+    const r = await cli('convert', heavy, '-o', path.join(dir, 'latency'), '--target-speedup', '1.2', '--by', 'latency', '--backend', 'ort', '--no-eval', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const b = JSON.parse(r.stdout).budget;
+    expect(b.by).toBe('latency');
+    expect(b.unit).toBe('ms');
+    for (const l of b.layers) {
+      expect(l.msBefore, l.name).toBeGreaterThan(0);
+      expect(l.msAfter, l.name).toBeGreaterThan(0);
+    }
+    expect(b.totalAfter).toBeLessThanOrEqual(b.totalBefore / 1.2 + 1e-9);
+    expect(b.measured.backend).toBe('ort');
+    expect(b.measured.msBefore).toBeGreaterThan(0);
+    expect(b.measured.msAfter).toBeGreaterThan(0);
+  });
+
+  it('refuses a fixed rank beside a target', async () => {
+    const r = await cli('convert', model, '-o', path.join(dir, 'both'), '--target-speedup', '2', '--rank', '2', '--no-eval');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--target-speedup chooses every layer's method and rank/);
+  });
+});
+
+function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the CLI', () => {
+  it('convert --target-speedup prints the budget; an unreachable target fails with one line', async () => {
+    const [ok, bad] = await Promise.all([
+      cli('convert', model, '-o', path.join(dir, 'cli-ok'), '--target-speedup', '1.5', '--methods', 'nd,spatial', '--min-in-channels', '0', '--no-eval'),
+      cli('convert', model, '-o', path.join(dir, 'cli-bad'), '--target-speedup', '1000', '--no-eval'),
+    ]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/speed budget \(macs, methods nd, spatial\): target 1\.5×, achieved 1\.\d+×/);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^netdecouple: --target-speedup 1000: out of reach/);
+    expect(fs.existsSync(path.join(dir, 'cli-bad'))).toBe(false);
+  });
+
+  it('compare writes compare.json and an SVG per layer, and names the winners', async () => {
+    const out = path.join(dir, 'cmp');
+    const r = await cli('compare', model, '-o', out, '--methods', 'nd,spatial,tucker2', '--min-in-channels', '0', '--grid', '6');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/layers won: 2×: /);
+    expect(fs.readdirSync(out).sort()).toEqual(['c1.svg', 'c2.svg', 'c3.svg', 'compare.json']);
+    const report = JSON.parse(fs.readFileSync(path.join(out, 'compare.json'), 'utf8'));
+    expect(report.layers[0].atReduction.map((a: { reduction: number }) => a.reduction)).toEqual([2, 3, 4]);
+  });
+});
