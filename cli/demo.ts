@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../src/project.js';
 import { esrgan } from '../src/models/packaged.js';
 import { loadGraph } from '../src/models/load.js';
 import { convertGraph } from '../src/convert/convert.js';
@@ -47,7 +47,7 @@ export async function runDemo(o: { out: string; rank: number; order: 'dw-pw' | '
   log(renderTable(['T', 'MACs', 'theoretical speedup', 'mean kernel err', 'PSNR vs original (dB)'], rows) + '\n');
 
   // Calibration photos (fixtures/photos, CC0/public domain) are not the evaluation image.
-  const photos = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'photos');
+  const photos = path.join(projectRoot(), 'fixtures', 'photos');
   const calibrate = o.calibrate === false ? undefined : `images:${photos}`;
   const { report, errors } = await convertModel(m.modelJson, { order: o.order, rank: o.rank, inputImage: m.fixture, backend: o.backend, outDir: o.out, calibrate });
   await fs.writeFile(path.join(o.out, 'original.png'), toPng({ height: img.height * 2, width: img.width * 2, data: orig.data }));

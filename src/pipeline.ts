@@ -3,7 +3,7 @@
  * The CLI is a thin shell over this; library users call it directly.
  */
 import path from 'node:path';
-import { createRequire } from 'node:module';
+import { projectVersion } from './project.js';
 import type { Graph } from './models/ir.js';
 import { loadGraph, formatOf } from './models/load.js';
 import { parseInputShape, type Shape } from './models/shapes.js';
@@ -26,7 +26,7 @@ import type { Engine } from './eval/engine.js';
 import { layerGraphsFor, randomBatch, timeGraph, timeGraphPair } from './eval/latency.js';
 import type { Batch } from './eval/tfjs-run.js';
 
-export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+export const VERSION: string = projectVersion();
 
 export interface ConvertModelOptions extends ConvertOptions {
   /** "H,W" for models with free spatial dimensions. */

@@ -12,9 +12,9 @@
  * layout NHWC [N, 28, 28, 1] (TF.js LayersModel input). A model trained on other inputs would
  * silently lose accuracy, so nothing else in the project should rescale these images.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../../project.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { readIdxFile, type IdxArray } from './idx.js';
 
 export type FashionMnistSplit = 'train' | 'test';
@@ -69,24 +69,6 @@ export function pixelsToInput(pixels: Uint8Array): Float32Array {
   const out = new Float32Array(pixels.length);
   for (let i = 0; i < pixels.length; i++) out[i] = pixels[i] / 255;
   return out;
-}
-
-/** Walks up from this module (src/… or dist/src/…) to the folder with netdecouple's package.json. */
-function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'netdecouple') return dir;
-      } catch {
-        // not ours; keep walking
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find netdecouple's package.json above ${fileURLToPath(import.meta.url)}; pass dir explicitly`);
-    dir = parent;
-  }
 }
 
 /** The committed test-split folder. */
