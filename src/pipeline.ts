@@ -45,6 +45,8 @@ export interface ConvertModelOptions extends ConvertOptions {
   calibSamples?: number;
   calibTile?: number;
   calibMode?: CalibrationMode;
+  /** Progress: the stage ('decompose', 'calibrate') and the layer being worked on. */
+  onProgress?: (stage: string, layer: string, index: number, total: number) => void;
   /** Where to write the converted model and report.json; nothing is written when absent. */
   outDir?: string;
   /** Global speed budget: pick (method, rank) per layer to reach this speedup with the least total kernel error. */
@@ -76,7 +78,8 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
   const original = await loadGraph(modelPath);
   const budget = opts.targetSpeedup === undefined ? null : await planBudget(original, opts);
   const t0 = performance.now();
-  let conversion = convertGraph(original, budget ? { ...opts, plan: budget.plan } : opts);
+  const onLayer = (name: string, i: number, n: number) => opts.onProgress?.('decompose', name, i, n);
+  let conversion = convertGraph(original, budget ? { ...opts, plan: budget.plan, onLayer } : { ...opts, onLayer });
   const decomposeSeconds = (performance.now() - t0) / 1000;
 
   let backend: string | null = null;
@@ -91,7 +94,7 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
     const data = await loadCalibrationData(opts.calibrate, original, { samples: opts.calibSamples, tile: opts.calibTile, seed: opts.seed });
     const engine = await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
     const t2 = performance.now();
-    const cal = await calibrate(engine, conversion, data.batches, { mode: opts.calibMode, seed: opts.seed });
+    const cal = await calibrate(engine, conversion, data.batches, { mode: opts.calibMode, seed: opts.seed, onLayer: (name, i, n) => opts.onProgress?.('calibrate', name, i, n) });
     uncalibrated = conversion;
     conversion = { ...conversion, graph: cal.graph };
     calibration = { data: data.description, images: data.images, mode: cal.mode, backend: engine.name, seconds: (performance.now() - t2) / 1000, layers: cal.layers };

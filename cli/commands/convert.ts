@@ -3,6 +3,7 @@ import { convertModel } from '../../src/pipeline.js';
 import { conversionTable } from '../../src/report/table.js';
 import { RUNTIME_CHOICES } from '../../src/eval/runner.js';
 import { int, list, num, print } from '../options.js';
+import { progress } from '../progress.js';
 import { METHODS, type Method } from '../../src/convert/methods.js';
 import { renderTable } from '../../src/report/table.js';
 import { formatCount } from '../../src/models/cost.js';
@@ -44,13 +45,23 @@ export function registerConvert(program: Command): void {
     .option('--seed <n>', 'seed of the random measurement input', int, 1)
     .option('--json', 'print the report as JSON on stdout')
     .action(async (model: string, o) => {
+    const bars = new Map<string, ReturnType<typeof progress>>();
+    const onProgress = (stage: string, layer: string, i: number, n: number) => {
+      if (!bars.has(stage)) {
+        for (const b of bars.values()) b.done();
+        bars.set(stage, progress(n, !o.json));
+      }
+      (bars.get(stage) as ReturnType<typeof progress>).step(`${stage} ${layer}`);
+    };
     const { report, budget } = await convertModel(model, {
+      onProgress,
       method: o.method, order: o.order, rank: o.rank, energy: o.energy, form: o.form, layers: o.layers, skip: o.skip,
       rankRule: o.rankRule, tuckerRanks: o.tuckerRanks, factorRank: o.factorRank, maxIterations: o.maxIter,
       targetSpeedup: o.targetSpeedup, by: o.by, methods: o.methods ? checkMethods(o.methods) : undefined,
       minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape, inputImage: o.input,
       evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out,
     });
+    for (const b of bars.values()) b.done();
     print(o.json, report, [conversionTable(report), ...methodLines(report), ...(budget ? [budgetText(budget)] : []), `wrote ${o.out}/ (model + report.json)`].join('\n'));
   });
 }

@@ -49,6 +49,8 @@ export interface ConvertOptions extends SelectOptions {
   foldBatchNorm?: boolean;
   /** Also replace layers whose decomposition costs at least as many MACs as the conv (default: keep them). */
   keepUnprofitable?: boolean;
+  /** Called before each selected layer is decomposed (progress for long CP/Tucker runs). */
+  onLayer?: (name: string, index: number, total: number) => void;
 }
 
 export interface LayerConversion {
@@ -137,7 +139,8 @@ export function convertGraph(input: Graph, opts: ConvertOptions): Conversion {
     if (n.op === 'conv2d' && !picked.has(n.name)) kept.push({ name: n.name, reason: ineligibility(n, opts.minInChannels ?? 3) ?? 'not selected (--layers / --skip)' });
   }
   const settings: MethodSettings = { order, form, layout: graph.layout, maxIterations: opts.maxIterations, seed: opts.seed };
-  for (const conv of targets) {
+  for (const [index, conv] of targets.entries()) {
+    opts.onLayer?.(conv.name, index, targets.length);
     const choice = layerChoice(conv.name, method, opts);
     if (choice === null) {
       kept.push({ name: conv.name, reason: 'the speed budget keeps it regular' });
