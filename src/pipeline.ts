@@ -4,6 +4,9 @@
  */
 import path from 'node:path';
 import { projectVersion } from './project.js';
+import { jsonSafe } from './report/json.js';
+
+export { jsonSafe };
 import type { Graph } from './models/ir.js';
 import { loadGraph, formatOf } from './models/load.js';
 import { parseInputShape, type Shape } from './models/shapes.js';
@@ -133,10 +136,6 @@ export async function saveConversion(outDir: string, graph: Graph, report: Conve
   await writeFolderAtomically(outDir, files, { protect: [path.dirname(path.resolve(modelPath))] });
 }
 
-/** JSON has no Infinity: identical outputs report psnrDb as the string "Infinity". */
-export function jsonSafe(_key: string, value: unknown): unknown {
-  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
-}
 
 /**
  * Fields only some methods have (Tucker-2 ranks, CP fit and iterations, spatial-nd factor ranks,

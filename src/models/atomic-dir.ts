@@ -17,6 +17,8 @@ export async function writeFolderAtomically(dir: string, files: Record<string, U
   await fs.mkdir(parent, { recursive: true });
   const tmp = await fs.mkdtemp(path.join(parent, `.${path.basename(target)}.tmp-`));
   try {
+    // mkdtemp makes the folder private (0700); the output is an ordinary folder.
+    await fs.chmod(tmp, 0o755);
     for (const [name, content] of Object.entries(files)) {
       if (name.includes('..') || path.isAbsolute(name)) throw new Error(`refusing to write "${name}" outside ${dir}`);
       await fs.mkdir(path.dirname(path.join(tmp, name)), { recursive: true });

@@ -2,6 +2,7 @@
  * The files a sweep writes: sweep.json (the report), sweep.csv, the charts as SVG (and PNG on
  * request), and report.html — all rendered from the one SweepReport.
  */
+import { jsonSafe } from './json.js';
 import type { SweepReport, Tolerance } from '../eval/sweep.js';
 import { sweepCsv } from './csv.js';
 import { sweepHtml } from './html.js';
@@ -9,10 +10,6 @@ import { renderPng, renderSvg, sweepCharts } from './plots.js';
 
 export const SWEEP_FILES = ['sweep.json', 'sweep.csv', 'accuracy-vs-speedup.svg', 'speedup-measured-vs-theoretical.svg', 'kernel-error-vs-rank.svg', 'report.html'];
 
-/** JSON has no Infinity: PSNR of identical outputs is written as the string "Infinity". */
-export function jsonSafe(_key: string, value: unknown): unknown {
-  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
-}
 
 export async function sweepFiles(report: SweepReport, opts: { tolerance?: Tolerance; png?: boolean; version?: string } = {}): Promise<Record<string, string | Uint8Array>> {
   const threshold = report.task === 'classification'
