@@ -37,7 +37,8 @@ interface Row {
 async function main(): Promise<void> {
   const rows: Row[] = [];
   const engine = await createEngine('ort', 'NHWC');
-  for (const name of ['fmnist-vgg', 'fmnist-resnet']) {
+  const only = process.argv.find((a) => a.startsWith('--models='))?.slice(9).split(',');
+  for (const name of only ?? ['fmnist-vgg', 'fmnist-resnet']) {
     const file = path.join(process.env.NETDECOUPLE_MODELS ?? path.join(ROOT, 'fixtures/models'), name, 'model.json');
     const graph = await loadGraph(file);
     const data = await loadDataset(quick ? 'fashion-mnist:2000' : 'fashion-mnist', graph);
