@@ -10,17 +10,14 @@
  * No timing assertions: only that the measured figures exist and are consistent with the plan.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { conv, graph, input, rmDir, tmpDir } from '../onnx/helpers.js';
 import { graphToOnnx } from '../../src/models/onnx/write.js';
 import { onnxToGraph } from '../../src/models/onnx/read.js';
 import { graphCosts, totalCost } from '../../src/models/cost.js';
+import { cli, MAIN, ROOT } from '../helpers/cli.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 const dir = tmpDir();
 afterAll(() => rmDir(dir));
 
@@ -99,17 +96,6 @@ describe('convert --target-speedup (the CLI, --json)', () => {
   });
 });
 
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('the CLI', () => {
   it('convert --target-speedup prints the budget; an unreachable target fails with one line', async () => {

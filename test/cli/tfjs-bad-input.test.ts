@@ -5,60 +5,13 @@
  * tfjs layers API and saved with saveLayersModel; a control run shows the valid one converts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { saveLayersModel } from '../../src/models/tfjs/from-model.js';
+import { cli, expectCleanFailure, inPairs, MAIN, ROOT, type CliResult } from '../helpers/cli.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Runs `f` over `items`, two at a time (two cores; most of a CLI run is process start-up). */
-async function inPairs<T, R>(items: T[], f: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]);
-    }
-  };
-  await Promise.all([worker(), worker()]);
-  return out;
-}
-
-/** Exit ≠ 0, one stderr line `netdecouple: …`, no output folder and no `.out.tmp-*` sibling. */
-function expectCleanFailure(r: CliResult, outDir: string, message: RegExp): void {
-  expect(r.code, r.stderr).not.toBe(0);
-  const lines = r.stderr.replace(/\n$/, '').split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^netdecouple: /);
-  expect(lines[0]).toMatch(message);
-  expect(fs.existsSync(outDir), `${outDir} was created`).toBe(false);
-  const leftovers = fs.readdirSync(path.dirname(outDir)).filter((f) => f.startsWith(`.${path.basename(outDir)}.tmp-`));
-  expect(leftovers).toEqual([]);
-}
 
 let root: string;
 let valid: string;
@@ -160,7 +113,7 @@ describe('netdecouple CLI on bad TF.js input', () => {
   for (const c of cases) {
     it(c.name, () => {
       const { r, out } = results.get(c.name)!;
-      expectCleanFailure(r, out, c.message);
+      expectCleanFailure(r, c.message, out);
     });
   }
 });

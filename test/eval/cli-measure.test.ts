@@ -5,43 +5,16 @@
  * file — fails with one `netdecouple:` line and exit ≠ 0.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { saveLayersModel } from '../../src/models/tfjs/from-model.js';
 import { tinyClassifier, tinyUpscaler } from './small-models.js';
+import { runCli, expectCleanFailure, ROOT, type CliResult } from '../helpers/cli.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
+const cli = (...args: string[]): Promise<CliResult> => runCli(args, 110_000);
+
 const PHOTOS = path.join(ROOT, 'fixtures', 'photos');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, timeout: 110_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function expectCleanFailure(r: CliResult, message: RegExp): void {
-  expect(r.code, r.stderr).not.toBe(0);
-  const lines = r.stderr.replace(/\n$/, '').split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^netdecouple: /);
-  expect(lines[0]).toMatch(message);
-}
 
 let tmp: string;
 let cls: string;

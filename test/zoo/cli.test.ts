@@ -4,11 +4,9 @@
  * model, counts the same, and converts (exact at T = k²); bad requests fail with one line.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ZOO } from '../../src/models/zoo/index.js';
 import { loadGraph } from '../../src/models/load.js';
 import { graphCosts, learnedParams, totalCost } from '../../src/models/cost.js';
@@ -17,6 +15,7 @@ import { runGraph } from '../../src/eval/tfjs-run.js';
 import { useBackend } from '../../src/eval/backend.js';
 import { gaussianArray } from '../../src/decompose/random.js';
 import { relL2 } from './helpers.js';
+import { runCli, MAIN, ROOT } from '../helpers/cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -27,20 +26,12 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = path.join(ROOT, 'dist', 'cli', 'main.js');
 
 /** One CLI run; resolves with stdout, rejects with the stderr text when the exit status is not 0. */
-function cli(...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, timeout: 60_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`exit ${code}: ${stderr}`))));
-  });
+async function cli(...args: string[]): Promise<string> {
+  const r = await runCli(args);
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
+  return r.stdout;
 }
 
 describe('netdecouple zoo', () => {
