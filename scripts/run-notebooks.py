@@ -82,7 +82,10 @@ def run_notebook(path, timeout):
     # The kernel process's own stderr (zeromq noise while it shuts down, or why it could not start)
     # is kept aside and shown only when the notebook fails.
     with tempfile.TemporaryFile() as log:
-        nb, failure = execute(path, timeout, log)
+        try:
+            nb, failure = execute(path, timeout, log)
+        except Exception as e:  # the kernel did not start, the notebook is unreadable, …
+            nb, failure = None, f"{type(e).__name__}: {e}"
         if failure is not None:
             extra = tail(log)
             if extra:
@@ -144,10 +147,7 @@ def main():
         name = os.path.relpath(path, ROOT)
         print(f"RUN  {name}", flush=True)
         t0 = time.monotonic()
-        try:
-            nb, failure = run_notebook(path, args.timeout)
-        except Exception as e:  # kernel failed to start, unreadable notebook, …
-            nb, failure = None, f"{type(e).__name__}: {e}"
+        nb, failure = run_notebook(path, args.timeout)
         dt = time.monotonic() - t0
         if failure is None:
             passed += 1

@@ -98,6 +98,7 @@ function refitTarget(graph: Graph, output: string): Conv2DNode | null {
 
 export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[], opts: CalibrationOptions = {}): Promise<Calibration> {
   if (inputs.length === 0) throw new Error('calibration needs at least one input batch');
+  if (conv.layers.length === 0) return { graph: conv.graph, layers: [], mode: opts.mode ?? 'lsq', images: inputs.reduce((a, b) => a + b.shape[0], 0) };
   const mode = opts.mode ?? 'lsq';
   const maxRows = opts.rowsPerLayer ?? 8192;
   const rand = mulberry32(opts.seed ?? 1);
