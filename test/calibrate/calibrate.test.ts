@@ -67,6 +67,19 @@ describe('calibration (training-free least-squares refit)', () => {
     expect(psnr[0]).toBeCloseTo(psnr[1], 2);
   });
 
+  for (const method of ['cp', 'tucker2'] as const) {
+    it(`${method}: the last 1×1 is refit and the output error falls`, async () => {
+      const data = await loadCalibrationData(`images:${PHOTOS}`, graph, { samples: 4, tile: 40, seed: 6 });
+      const conv = convertGraph(graph, { method, rank: 8, layers: ['F_0', 'GFF_2'], maxIterations: 10 });
+      expect(conv.layers.map((l) => l.name)).toEqual(['F_0', 'GFF_2']);
+      const y = await run(graph, evalInput);
+      const plain = compareOutputs(y, await run(conv.graph, evalInput), 255).psnrDb;
+      const cal = await calibrate(engine, conv, data.batches, { seed: 6 });
+      expect(cal.layers.every((l) => l.refit !== null && !l.skipped)).toBe(true);
+      expect(compareOutputs(y, await run(cal.graph, evalInput), 255).psnrDb).toBeGreaterThan(plain);
+    });
+  }
+
   it('is deterministic for a seed', async () => {
     const conv = convertGraph(graph, { rank: 3, layers: ['F_0', 'GFF_2'] });
     const data = await loadCalibrationData(`images:${PHOTOS}`, graph, { samples: 4, tile: 32, seed: 5 });
