@@ -308,7 +308,9 @@ export interface Tolerance {
 
 /** The row with the largest measured speedup within the tolerance, or null when none qualifies. */
 export function bestSetting(report: SweepReport, tol: Tolerance): SweepRow | null {
+  // A setting that replaced nothing is the original network: its "speedup" is timing noise.
   const ok = report.rows.filter((r) => {
+    if (r.replacedLayers === 0) return false;
     if (tol.maxTop1Drop !== undefined && r.top1 !== null && report.baseline.top1 !== null) return report.baseline.top1 - r.top1 <= tol.maxTop1Drop + 1e-12;
     if (tol.minPsnrDb !== undefined && r.psnrVsOriginalDb !== null) return r.psnrVsOriginalDb >= tol.minPsnrDb;
     return false;
