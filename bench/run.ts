@@ -21,7 +21,6 @@ import { promises as fs, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import type { Graph } from '../src/models/ir.js';
 import { loadGraph } from '../src/models/load.js';
@@ -40,13 +39,13 @@ import { writeFolderAtomically } from '../src/models/atomic-dir.js';
 import { layer28x256, resnet18, vgg16ConvStack } from './nets.js';
 import { measureForms, type FormsCase } from './forms.js';
 import { runZooBench, zooTable, type ZooBenchResult } from './zoo.js';
+import { machine } from './machine.js';
 
 tf.env().set('PROD', true);
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
 const OUT = path.join(ROOT, 'out', 'bench');
-const require = createRequire(import.meta.url);
 
 const SUITES = ['forms', 'nets', 'classifiers', 'esrgan', 'zoo'] as const;
 type Suite = (typeof SUITES)[number];
@@ -80,18 +79,6 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-/** Where and how the numbers were taken, in every result file. */
-function machine(): Record<string, unknown> {
-  return {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: os.cpus().length,
-    node: process.version,
-    onnxruntime: (require('onnxruntime-node/package.json') as { version: string }).version,
-    tfjs: tf.version.tfjs,
-    loadAverage1m: Number(os.loadavg()[0].toFixed(2)),
-    date: new Date().toISOString().slice(0, 10),
-  };
-}
 
 const fx = (x: number | null | undefined, d = 2) => (x === null || x === undefined ? '—' : !Number.isFinite(x) ? '∞' : x.toFixed(d));
 const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(2)}%`);

@@ -15,7 +15,6 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { ZOO, zooEntry } from '../src/models/zoo/index.js';
 import { graphFromLayersModel } from '../src/models/tfjs/from-model.js';
@@ -26,6 +25,7 @@ import { createEngine, type Engine } from '../src/eval/engine.js';
 import type { TimingStats } from '../src/eval/timing.js';
 import { gaussianArray } from '../src/decompose/random.js';
 import { renderTable } from '../src/report/table.js';
+import { machine } from './machine.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RESULT = path.join(ROOT, 'bench', 'results', 'zoo.json');
@@ -78,18 +78,6 @@ export interface ZooBenchOptions {
 const DECOUPLE = new Set(['vgg16', 'resnet18']);
 const REGULAR = new Set(['vgg16', 'resnet18', 'resnet50']);
 
-function machine(): Record<string, unknown> {
-  const require = createRequire(import.meta.url);
-  return {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: os.cpus().length,
-    node: process.version,
-    onnxruntime: (require('onnxruntime-node/package.json') as { version: string }).version,
-    tfjs: tf.version.tfjs,
-    loadAverage1m: Number(os.loadavg()[0].toFixed(2)),
-    date: new Date().toISOString().slice(0, 10),
-  };
-}
 
 async function timeOn(engine: Engine, graph: Graph, input: { shape: number[]; data: Float32Array }, o: { runs: number; warmup: number }): Promise<TimingStats> {
   const prepared = await engine.prepare(graph);

@@ -53,7 +53,8 @@ export interface ConvertOptions extends SelectOptions {
   onLayer?: (name: string, index: number, total: number) => void;
 }
 
-export interface LayerConversion {
+/** One replaced conv; method-specific fields (Tucker ranks, CP fit…) come from MethodDetails. */
+export interface LayerConversion extends MethodDetails {
   name: string;
   /** [kh, kw, C, N], the TF.js order users know from model.json. */
   kernel: [number, number, number, number];
@@ -73,19 +74,6 @@ export interface LayerConversion {
   /** Names of the nodes that replaced the conv, and the one standing for its output. */
   replacedBy: string[];
   output: string;
-  /** Tucker-2 [R_out, R_in]. */
-  ranks?: [number, number];
-  /** spatial-nd: T of the vertical and horizontal factors. */
-  factorRanks?: [number, number];
-  /** CP: 1 − kernelRelError of the fit. */
-  fit?: number;
-  /** CP ALS / Tucker-2 HOOI iterations run. */
-  iterations?: number;
-  converged?: boolean;
-  degenerate?: boolean;
-  warnings?: string[];
-  /** How the rank was chosen: 'fixed', 'energy τ', 'vbmf', 'budget'. */
-  rankRule?: string;
 }
 
 export interface Conversion {
