@@ -22,13 +22,15 @@ import { parseArgs } from 'node:util';
 import type { BatchNormNode, Conv2DNode, DenseNode, Graph, Node, Padding } from '../src/models/ir.js';
 import { gaussianArray } from '../src/decompose/random.js';
 import { loadGraph } from '../src/models/load.js';
-import { inferShapes } from '../src/models/shapes.js';
+import { toNchw } from '../src/models/relayout.js';
 import { graphToOnnx, writeOnnx } from '../src/models/onnx/write.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** Project root: two levels above dist/scripts/, one above scripts/ when run from source. */
 export const ROOT = HERE.includes(join('dist', 'scripts')) ? resolve(HERE, '..', '..') : resolve(HERE, '..');
 export const ONNX_FIXTURE_DIR = join(ROOT, 'fixtures', 'onnx');
+
+export { toNchw };
 
 export const CLASSIFIER_NAMES = ['fmnist-vgg', 'fmnist-resnet'] as const;
 export type ClassifierName = (typeof CLASSIFIER_NAMES)[number];
@@ -205,64 +207,6 @@ export function ownFixtures(): OwnFixture[] {
 /** Bytes of one own fixture (what the file must hold). */
 export function ownFixtureBytes(f: OwnFixture): Uint8Array {
   return graphToOnnx(f.graph, { producerName: 'netdecouple' });
-}
-
-/**
- * The same network with NCHW activations, as a PyTorch export has them: input [C, H, W], channel
- * axes 1, and the dense layer after Flatten with its input columns reordered from NHWC (h, w, c)
- * to NCHW (c, h, w) flattening order. Only the layer kinds the reference classifiers use; anything
- * whose meaning depends on the layout in another way is refused.
- */
-export function toNchw(g: Graph): Graph {
-  if (g.layout !== 'NHWC') throw new Error(`graph "${g.name}" is already ${g.layout}`);
-  const shapes = inferShapes(g);
-  const byName = new Map(g.nodes.map((n) => [n.name, n]));
-  const rank3 = (name: string) => (shapes.get(name) ?? []).length === 3;
-  const nodes = g.nodes.map((n): Node => {
-    const { source: _drop, ...node } = n;
-    void _drop;
-    switch (node.op) {
-      case 'input':
-        if (node.shape.length !== 3) throw new Error(`input "${node.name}" is not an image input`);
-        return { ...node, shape: [node.shape[2], node.shape[0], node.shape[1]] };
-      case 'batchNorm':
-      case 'concat': {
-        const axis = node.axis ?? -1;
-        if (!rank3(node.inputs[0]) || (axis !== 3 && axis !== -1)) throw new Error(`layer "${node.name}": only channel-axis ${node.op} on images is relaid out`);
-        return { ...node, axis: 1 };
-      }
-      case 'dense': {
-        const from = byName.get(node.inputs[0]);
-        if (rank3(node.inputs[0])) throw new Error(`layer "${node.name}": dense over image channels is not relaid out`);
-        if (from?.op !== 'flatten' || !rank3(from.inputs[0])) return node;
-        const [h, w, c] = shapes.get(from.inputs[0]) as number[];
-        const [out, inn] = node.weight.shape;
-        const data = new Float32Array(out * inn);
-        for (let o = 0; o < out; o++)
-          for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) for (let k = 0; k < c; k++) data[o * inn + (k * h + i) * w + j] = node.weight.data[o * inn + (i * w + j) * c + k];
-        return { ...node, weight: { shape: [out, inn], data } };
-      }
-      case 'flatten': {
-        const users = g.nodes.filter((m) => m.inputs.includes(node.name));
-        if (rank3(node.inputs[0]) && users.some((m) => m.op !== 'dense')) throw new Error(`layer "${node.name}": a flatten feeding anything but dense layers is not relaid out`);
-        return node;
-      }
-      case 'activation':
-        if (rank3(node.inputs[0]) && /softmax/i.test(node.activation)) throw new Error(`layer "${node.name}": softmax over image channels is not relaid out`);
-        return node;
-      case 'conv2d':
-      case 'maxPool':
-      case 'avgPool':
-      case 'globalAvgPool':
-      case 'globalMaxPool':
-      case 'add':
-      case 'identity':
-        return node;
-      default:
-        throw new Error(`layer "${node.name}" (${node.op}) is not relaid out to NCHW`);
-    }
-  });
-  return { name: g.name, layout: 'NCHW', nodes, inputs: [...g.inputs], outputs: [...g.outputs] };
 }
 
 /**

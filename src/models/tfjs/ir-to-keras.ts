@@ -7,6 +7,7 @@
 import type { Conv2DNode, Graph, Node, Tensor } from '../ir.js';
 import { isDepthwise } from '../ir.js';
 import type { WeightSpec } from './files.js';
+import { inferShapes } from '../shapes.js';
 
 type Json = Record<string, unknown>;
 
@@ -16,9 +17,14 @@ export interface LayersArtifacts {
   weightData: ArrayBuffer;
 }
 
-/** Keras layer names may not contain '/', which the IR uses for rewritten parts (`conv3/dw`). */
+/**
+ * Keras layer names may not contain '/', which the IR uses for rewritten parts (`conv3/dw`), and
+ * tfjs refuses weight names that don't start with a letter or digit or hold other characters than
+ * [-._A-Za-z0-9] — which PyTorch-exported ONNX names (`/features/features.0/Conv`) do.
+ */
 export function kerasLayerName(irName: string): string {
-  return irName.replace(/\//g, '__');
+  const name = irName.replace(/^\/+/, '').replace(/\//g, '__').replace(/[^-._A-Za-z0-9]/g, '_');
+  return /^[A-Za-z0-9]/.test(name) ? name : `layer${name}`;
 }
 
 function oihwToHwio(t: Tensor): { shape: number[]; data: Float32Array } {
@@ -147,7 +153,7 @@ function emitActivation(node: Extract<Node, { op: 'activation' }>, inputs: strin
   return { className: 'Activation', name, inputs, weights: [], config: { name, trainable: true, dtype: 'float32', activation: node.activation } };
 }
 
-function emitNode(node: Node, inputs: string[]): Emitted[] {
+function emitNode(node: Node, inputs: string[], shapeOf: (name: string) => (number | null)[] | undefined): Emitted[] {
   const simple = (cls: string, extra: Json = {}, weights: Emitted['weights'] = []): Emitted[] => {
     const b = base(node, cls);
     return [{ className: cls, name: b.config.name as string, inputs, config: { ...b.config, ...extra }, weights }];
@@ -190,8 +196,17 @@ function emitNode(node: Node, inputs: string[]): Emitted[] {
       return simple(node.op === 'maxPool' ? 'MaxPooling2D' : 'AveragePooling2D', { pool_size: node.poolSize, strides: node.strides, padding: node.padding, data_format: 'channels_last' });
     }
     case 'globalAvgPool':
-    case 'globalMaxPool':
-      return simple(node.op === 'globalAvgPool' ? 'GlobalAveragePooling2D' : 'GlobalMaxPooling2D', { data_format: 'channels_last', ...(node.keepDims ? { keepdims: true } : {}) });
+    case 'globalMaxPool': {
+      const cls = node.op === 'globalAvgPool' ? 'GlobalAveragePooling2D' : 'GlobalMaxPooling2D';
+      if (node.source?.format === 'tfjs' || !node.keepDims) return simple(cls, { data_format: 'channels_last', ...(node.keepDims ? { keepdims: true } : {}) });
+      // tfjs-layers 4.22 ignores `keepdims`, so an ONNX GlobalAveragePool's [N, 1, 1, C] becomes a pool and a Reshape.
+      const pool = kerasLayerName(`${node.name}/pool`);
+      const name = kerasLayerName(node.name);
+      return [
+        { className: cls, name: pool, inputs, weights: [], config: { name: pool, trainable: true, dtype: 'float32', data_format: 'channels_last' } },
+        { className: 'Reshape', name, inputs: [pool], weights: [], config: { name, trainable: true, dtype: 'float32', target_shape: shapeOf(node.name) } },
+      ];
+    }
     case 'upsample':
       return simple('UpSampling2D', { size: node.size, data_format: 'channels_last', interpolation: node.interpolation });
     case 'zeroPad': {
@@ -220,9 +235,12 @@ export function graphToLayersArtifacts(graph: Graph): LayersArtifacts {
   const specs: WeightSpec[] = [];
   const chunks: Float32Array[] = [];
   const seen = new Set<string>();
+  // Shapes only for the few emitters that need them (inferring fails on some custom layers).
+  let shapes: Map<string, (number | null)[]> | undefined;
+  const shapeOf = (name: string) => (shapes ??= inferShapes(graph)).get(name);
   for (const node of graph.nodes) {
     const inputs = node.inputs.map(kerasLayerName);
-    for (const e of emitNode(node, inputs)) {
+    for (const e of emitNode(node, inputs, shapeOf)) {
       if (seen.has(e.name)) throw new Error(`two layers would be named "${e.name}" in the TF.js model; rename one`);
       seen.add(e.name);
       layers.push({ class_name: e.className, config: e.config, name: e.name, inbound_nodes: e.inputs.length ? [e.inputs.map((i) => [i, 0, 0, {}])] : [] });
