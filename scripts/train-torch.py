@@ -231,14 +231,18 @@ def export(args):
                       input_names=['input'], output_names=['logits'],
                       dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}},
                       training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False)
+    # Same field names as the other reference classifiers' metrics.json (test/eval/reference-accuracy.test.ts).
     metrics = dict(
-        model=args.model, test_top1=top1, test_images=len(x_test), epochs=epochs, seed=args.seed,
-        train_seconds=round(ckpt['state']['seconds'], 1), torch_version=torch.__version__,
-        macs_per_image=macs_per_image(model), params=sum(p.numel() for p in model.parameters()),
-        input='N×1×28×28 float32, pixels / 255 in [0, 1]', output='10 logits (no softmax)',
-        recipe=dict(optimizer='SGD momentum 0.9 Nesterov', weight_decay=args.weight_decay, schedule='one-cycle (pct_start 0.25)',
-                    max_lr=args.lr, batch=args.batch, augmentation='random crop 28 from 2-pixel zero padding, horizontal flip p=0.5',
-                    threads=args.threads),
+        model=args.model, top1=round(top1, 4), testSamples=len(x_test), epochs=epochs, seed=args.seed,
+        trainSeconds=round(ckpt['state']['seconds'], 1), torchVersion=torch.__version__,
+        backend=f'PyTorch {torch.__version__} (CPU, {args.threads} thread(s))',
+        macsPerImage=macs_per_image(model), params=sum(p.numel() for p in model.parameters()),
+        input='N×1×28×28 float32, pixels / 255 in [0, 1] (no mean/std normalisation)', output='10 logits (no softmax)',
+        export=f'torch.onnx.export, opset 13, dynamic batch axis, BatchNormalization kept as nodes',
+        recipe=dict(optimizer='SGD, momentum 0.9, Nesterov', weightDecay=args.weight_decay, schedule='one-cycle (25 % warm-up, cosine)',
+                    peakLearningRate=args.lr, batchSize=args.batch, trainSamples=60000,
+                    augmentation='random 28×28 crop of the 2-pixel zero-padded image, horizontal flip p = 0.5',
+                    data='Fashion-MNIST official split (Zalando Research, MIT), Debian package dataset-fashion-mnist'),
         history=ckpt['state']['history'])
     with open(os.path.join(ROOT, 'fixtures', 'onnx', f'{args.model}.metrics.json'), 'w') as f:
         json.dump(metrics, f, indent=2)

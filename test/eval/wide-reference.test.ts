@@ -1,0 +1,78 @@
+/**
+ * The wide reference classifiers, trained in PyTorch and exported by torch.onnx.export
+ * (scripts/train-torch.py), and their TF.js versions written by netdecouple's own writer
+ * (scripts/export-wide-fixtures.ts):
+ * - the ONNX file, run through `eval`'s path in onnxruntime on the full official test split,
+ *   re-measures to the top-1 that PyTorch measured (metrics.json) and the README states;
+ * - the TF.js model, run by stock tfjs, predicts the ONNX model's class on test images (those
+ *   whose top-2 logits are not a near-tie, where float summation order may decide).
+ * Skipped while the fixtures are not there (training takes hours on 2 cores).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { loadGraph } from '../../src/models/load.js';
+import { createEngine } from '../../src/eval/engine.js';
+import { loadDataset } from '../../src/eval/datasets.js';
+import { runOnDataset } from '../../src/eval/evaluate.js';
+import { useWasm } from '../helpers/tfjs.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+/** Images checked in stock tfjs (wasm, one thread, ~10× slower than onnxruntime here). */
+const TFJS_IMAGES = 500;
+
+function argmaxRows(scores: ArrayLike<number>, classes: number): { cls: number[]; margin: number[] } {
+  const cls: number[] = [];
+  const margin: number[] = [];
+  for (let i = 0; i * classes < scores.length; i++) {
+    const row = Array.from({ length: classes }, (_, c) => scores[i * classes + c]);
+    const sorted = [...row].sort((a, b) => b - a);
+    cls.push(row.indexOf(sorted[0]));
+    margin.push(sorted[0] - sorted[1]);
+  }
+  return { cls, margin };
+}
+
+for (const name of ['fmnist-vgg-wide', 'fmnist-resnet-wide']) {
+  const onnx = path.join(ROOT, 'fixtures', 'onnx', `${name}.onnx`);
+  const dir = path.join(ROOT, 'fixtures', 'models', name);
+  const present = [onnx, path.join(dir, 'model.json'), path.join(dir, 'metrics.json')].every((f) => fs.existsSync(f));
+  describe.skipIf(!present)(name, () => {
+    beforeAll(useWasm);
+
+    it('the ONNX file re-measures to the top-1 in metrics.json and the README; the TF.js model predicts the same classes', { timeout: 600_000 }, async () => {
+      const metrics = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as { top1: number; testSamples: number };
+      const graph = await loadGraph(onnx);
+      const data = await loadDataset('fashion-mnist', graph);
+      if (data.task !== 'classification') throw new Error('expected classification data');
+      expect(data.n).toBe(metrics.testSamples);
+      const engine = await createEngine('ort', graph.layout, { threads: 2 });
+      const out = await runOnDataset(engine, graph, data, { batchSize: 1000 });
+      if (out.task !== 'classification') throw new Error('expected classification outputs');
+      const ort = argmaxRows(out.scores, out.classes);
+      const top1 = ort.cls.filter((c, i) => c === data.labels[i]).length / data.n;
+      // PyTorch and onnxruntime sum in different orders: a few near-tie images may flip.
+      expect(Math.abs(top1 - metrics.top1)).toBeLessThanOrEqual(0.0005);
+      const stated = README.split('\n').filter((l) => l.includes(name)).flatMap((l) => [...l.matchAll(/(\d{2}\.\d+)\s?%/g)].map((m) => Number(m[1])));
+      expect(stated.some((p) => Math.abs(p - top1 * 100) <= 0.05), `README states ${stated.join(', ')} %, measured ${(top1 * 100).toFixed(2)} %`).toBe(true);
+
+      const mj = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+      const weights = fs.readFileSync(path.join(dir, 'weights.bin'));
+      const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: mj.modelTopology, weightSpecs: mj.weightsManifest[0].weights, weightData: new Uint8Array(weights).buffer }));
+      const x = tf.tensor4d(data.images.subarray(0, TFJS_IMAGES * 784), [TFJS_IMAGES, 28, 28, 1]);
+      const logits = (model.predict(x) as tf.Tensor).dataSync();
+      const tfjsCls = argmaxRows(logits, 10).cls;
+      const scale = Math.max(...Array.from(out.scores.subarray(0, TFJS_IMAGES * 10), Math.abs));
+      let compared = 0;
+      for (let i = 0; i < TFJS_IMAGES; i++) {
+        if (ort.margin[i] <= 1e-4 * scale) continue;
+        compared++;
+        expect(tfjsCls[i], `test image ${i}`).toBe(ort.cls[i]);
+      }
+      expect(compared).toBeGreaterThan(TFJS_IMAGES * 0.95);
+    });
+  });
+}
