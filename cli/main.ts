@@ -1,14 +1,8 @@
 #!/usr/bin/env node
 /** netdecouple CLI: a thin shell over the library. Each command lives in cli/commands/; runCli parses and reports. */
-import * as tf from '@tensorflow/tfjs';
 import { abortActiveWrites } from '../src/models/output-recovery.js';
 import { runCli } from './run.js';
 import { errorLine } from './errors.js';
-
-// tfjs prints a multi-line "install tfjs-node" banner on stderr the first time its cpu backend holds
-// a tensor (every TF.js model load); the CLI's stderr is for its own one-line errors. PROD only
-// silences tfjs' console warnings (tfjs-core 4.x), nothing is computed differently.
-tf.env().set('PROD', true);
 
 // Ctrl-C / kill: undo a half-done output (the previous one stays), one line, the shell's 128+n status.
 for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
@@ -34,5 +28,8 @@ process.on('uncaughtException', (e) => {
 });
 
 runCli(process.argv).then((status) => {
-  process.exitCode = status;
+  // Success exits when the work is done (stdout fully flushed); a failure does not wait for
+  // whatever a runtime left scheduled.
+  if (status === 0) process.exitCode = 0;
+  else process.exit(status);
 });

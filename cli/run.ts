@@ -4,6 +4,7 @@
  * stderr line starting `netdecouple:`; commander's own help-after-error is replaced by a hint.
  */
 import { Command, CommanderError } from 'commander';
+import * as tf from '@tensorflow/tfjs';
 import { VERSION } from '../src/pipeline.js';
 import { setActivationLimit, DEFAULT_ACTIVATION_LIMIT_GIB } from '../src/models/activation-memory.js';
 import { registerInspect } from './commands/inspect.js';
@@ -16,6 +17,11 @@ import { registerSweep } from './commands/sweep.js';
 import { registerCompare } from './commands/compare.js';
 import { errorLine } from './errors.js';
 import { num } from './options.js';
+
+// tfjs prints a multi-line "install tfjs-node" banner on stderr the first time its cpu backend holds
+// a tensor (every TF.js model load); the CLI's stderr is for its own one-line errors. PROD only
+// silences tfjs' console warnings (tfjs-core 4.x), nothing is computed differently.
+tf.env().set('PROD', true);
 
 function buildProgram(): Command {
   const program = new Command();

@@ -41,7 +41,10 @@ export function peakActivationBytes(graph: Graph, shapes: Map<string, Shape>, ba
   return peak;
 }
 
-const gib = (b: number) => `${(b / 2 ** 30).toFixed(b < 2 ** 30 ? 3 : 1)} GiB`;
+const gib = (b: number) => {
+  const [unit, size] = b >= 2 ** 30 ? ['GiB', 2 ** 30] : b >= 2 ** 20 ? ['MiB', 2 ** 20] : ['KiB', 2 ** 10];
+  return `${(b / (size as number)).toFixed(1)} ${unit}`;
+};
 
 /** Refuses (one line, naming the layer or the figure) what would not run; returns the peak estimate. */
 export function checkActivations(graph: Graph, inputShapes: Record<string, Shape>, opts: { batch?: number; what?: string; memory?: boolean } = {}): ActivationPeak | null {
