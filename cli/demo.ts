@@ -2,7 +2,6 @@
  * `npm run demo`: the main job on a real pretrained model that installs with the project —
  * esrgan-slim x2 (MIT, @upscalerjs/esrgan-slim) on the package's own fixture image.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../src/project.js';
 import { esrgan } from '../src/models/packaged.js';
@@ -13,12 +12,14 @@ import { useBackend, type BackendChoice } from '../src/eval/backend.js';
 import { readPng, toPng, quantize8 } from '../src/eval/image.js';
 import { runGraph } from '../src/eval/tfjs-run.js';
 import { compareOutputs } from '../src/eval/metrics.js';
-import { convertModel, jsonSafe } from '../src/pipeline.js';
+import { convertModel, jsonSafe, saveConversion } from '../src/pipeline.js';
+import { prepareOut } from './options.js';
 import { conversionTable, renderTable } from '../src/report/table.js';
 
-export async function runDemo(o: { out: string; rank: number; order: 'dw-pw' | 'pw-dw'; backend: BackendChoice; json?: boolean; calibrate?: boolean }): Promise<void> {
+export async function runDemo(o: { out: string; rank: number; order: 'dw-pw' | 'pw-dw'; backend: BackendChoice; json?: boolean; calibrate?: boolean; force?: boolean }): Promise<void> {
   const log = (s: string) => { if (!o.json) process.stdout.write(s + '\n'); };
   const m = esrgan('slim', 2);
+  prepareOut(o.out, o, [m.modelJson, m.fixture, m.expected]);
   const backend = await useBackend(o.backend);
   const graph = await loadGraph(m.modelJson);
   const img = await readPng(m.fixture);
@@ -49,9 +50,12 @@ export async function runDemo(o: { out: string; rank: number; order: 'dw-pw' | '
   // Calibration photos (fixtures/photos, CC0/public domain) are not the evaluation image.
   const photos = path.join(projectRoot(), 'fixtures', 'photos');
   const calibrate = o.calibrate === false ? undefined : `images:${photos}`;
-  const { report, errors } = await convertModel(m.modelJson, { order: o.order, rank: o.rank, inputImage: m.fixture, backend: o.backend, outDir: o.out, calibrate });
-  await fs.writeFile(path.join(o.out, 'original.png'), toPng({ height: img.height * 2, width: img.width * 2, data: orig.data }));
-  await fs.writeFile(path.join(o.out, 'converted.png'), toPng({ height: img.height * 2, width: img.width * 2, data: errors!.converted.data }));
+  const { report, errors, conversion } = await convertModel(m.modelJson, { order: o.order, rank: o.rank, inputImage: m.fixture, backend: o.backend, calibrate });
+  const extra = {
+    'original.png': toPng({ height: img.height * 2, width: img.width * 2, data: orig.data }),
+    'converted.png': toPng({ height: img.height * 2, width: img.width * 2, data: errors!.converted.data }),
+  };
+  await saveConversion(o.out, conversion.graph, report, m.modelJson, { force: o.force, extra });
   if (o.json) {
     process.stdout.write(JSON.stringify({ ...report, loaderCheckPsnrDb: golden.psnrDb }, jsonSafe, 2) + '\n');
     return;

@@ -1,6 +1,15 @@
 /** Option parsers and output helpers shared by every command. */
 import { InvalidArgumentError } from 'commander';
 import { jsonSafe } from '../src/pipeline.js';
+import { prepareOutputDir } from '../src/models/output-dir.js';
+
+export const FORCE_HELP = 'replace a non-empty -o folder that netdecouple did not write (never an input or the current folder)';
+
+/** Checks -o before any work (see output-dir.ts); `inputs` are every path the command reads (images:<dir> too). */
+export function prepareOut(out: string, o: { force?: boolean }, inputs: (string | undefined)[]): void {
+  const paths = inputs.filter((x): x is string => typeof x === 'string' && x !== '').map((x) => (x.startsWith('images:') ? x.slice('images:'.length) : x));
+  prepareOutputDir(out, { inputs: paths, force: o.force });
+}
 
 export function int(v: string): number {
   const n = Number(v);

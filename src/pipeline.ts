@@ -2,7 +2,6 @@
  * The whole job as one library call: load → convert → measure on a real input → report → save.
  * The CLI is a thin shell over this; library users call it directly.
  */
-import path from 'node:path';
 import { projectVersion } from './project.js';
 import { jsonSafe } from './report/json.js';
 
@@ -21,6 +20,7 @@ import { createEngine } from './eval/engine.js';
 import { calibrate, type CalibrationMode } from './eval/calibrate.js';
 import { loadCalibrationData } from './eval/calibration-data.js';
 import { inferShapes } from './models/shapes.js';
+import { checkActivations } from './models/activation-memory.js';
 import { budgetCandidates, budgetReport, toPlan, type BudgetCandidates, type BudgetReport } from './convert/budget-plan.js';
 import { solveBudget, type BudgetBy } from './convert/budget.js';
 import { planLayer, type Method } from './convert/methods.js';
@@ -52,6 +52,8 @@ export interface ConvertModelOptions extends ConvertOptions {
   onProgress?: (stage: string, layer: string, index: number, total: number) => void;
   /** Where to write the converted model and report.json; nothing is written when absent. */
   outDir?: string;
+  /** Replace a non-empty outDir this tool did not write. */
+  force?: boolean;
   /** Global speed budget: pick (method, rank) per layer to reach this speedup with the least total kernel error. */
   targetSpeedup?: number;
   /** What the budget counts: MACs (default) or per-layer latency measured on `backend`. */
@@ -71,9 +73,11 @@ export interface ConvertModelResult {
 }
 
 export async function resolveInput(graph: Graph, opts: { inputShape?: string; inputImage?: string; seed?: number }): Promise<InputSpec> {
-  if (opts.inputImage) return imageInput(graph, opts.inputImage);
   const shape = opts.inputShape ? Object.values(parseInputShape(opts.inputShape, graph))[0] : undefined;
-  return randomInput(graph, shape, { seed: opts.seed });
+  if (shape) checkActivations(graph, { [graph.inputs[0]]: shape });
+  const spec = opts.inputImage ? await imageInput(graph, opts.inputImage) : randomInput(graph, shape, { seed: opts.seed });
+  checkActivations(graph, { [graph.inputs[0]]: spec.shape }, { what: opts.inputImage ? `the ${spec.shape.slice(0, 2).join('×')} image ${opts.inputImage}` : undefined });
+  return spec;
 }
 
 export async function convertModel(modelPath: string, opts: ConvertModelOptions): Promise<ConvertModelResult> {
@@ -121,19 +125,19 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
     budget.report.measured = { backend: budget.timing.engine.name, msBefore: before.medianMs, msAfter: after.medianMs, speedup: before.medianMs / after.medianMs };
   }
   addMethodFields(report, conversion, budget?.report ?? null);
-  if (opts.outDir) await saveConversion(opts.outDir, conversion.graph, report, modelPath);
+  if (opts.outDir) await saveConversion(opts.outDir, conversion.graph, report, modelPath, { force: opts.force });
   return { original, conversion, errors, input, report, budget: budget?.report ?? null };
 }
 
-export async function saveConversion(outDir: string, graph: Graph, report: ConversionReport, modelPath: string): Promise<void> {
-  const files: Record<string, Uint8Array | string> = { 'report.json': JSON.stringify(report, jsonSafe, 2) };
+export async function saveConversion(outDir: string, graph: Graph, report: ConversionReport, modelPath: string, opts: { force?: boolean; extra?: Record<string, Uint8Array> } = {}): Promise<void> {
+  const files: Record<string, Uint8Array | string> = { 'report.json': JSON.stringify(report, jsonSafe, 2), ...opts.extra };
   if (formatOf(modelPath) === 'onnx') {
     const { graphToOnnx } = await import('./models/onnx/write.js');
     files['model.onnx'] = graphToOnnx(graph);
   } else {
     Object.assign(files, layersModelFiles(graph));
   }
-  await writeFolderAtomically(outDir, files, { protect: [path.dirname(path.resolve(modelPath))] });
+  await writeFolderAtomically(outDir, files, { protect: [modelPath], force: opts.force });
 }
 
 

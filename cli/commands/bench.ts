@@ -7,6 +7,8 @@ import { createEngine } from '../../src/eval/engine.js';
 import { benchLatency, replacedLayers } from '../../src/eval/latency.js';
 import { latencyText } from '../../src/report/measure-tables.js';
 import { int, num, print } from '../options.js';
+import { checkActivations } from '../../src/models/activation-memory.js';
+import { inputNodeOf } from '../../src/eval/inputs.js';
 import { progress } from '../progress.js';
 
 export function registerBench(program: Command): void {
@@ -32,6 +34,7 @@ export function registerBench(program: Command): void {
       if (o.against && (o.rank !== undefined || o.energy !== undefined)) throw new Error('give either --against <converted model> or --rank/--energy, not both');
       const original = await loadGraph(model);
       const inputShape = o.inputShape ? Object.values(parseInputShape(o.inputShape, original))[0] : undefined;
+      checkActivations(original, { [original.inputs[0]]: inputShape ?? inputNodeOf(original).shape }, { batch: o.batch });
       let converted = null;
       if (o.against) {
         converted = await loadGraph(o.against);

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadGraph } from '../../src/models/load.js';
 import { parseInputShape } from '../../src/models/shapes.js';
@@ -7,7 +6,7 @@ import { jsonSafe, resolveInput, VERSION } from '../../src/pipeline.js';
 import { createRunner, RUNTIME_CHOICES } from '../../src/eval/runner.js';
 import { METHODS, type Method } from '../../src/convert/methods.js';
 import { compareFiles, compareGraph, compareTable } from '../../src/report/compare.js';
-import { int, list, print } from '../options.js';
+import { FORCE_HELP, int, list, prepareOut, print } from '../options.js';
 import { progress } from '../progress.js';
 
 export function registerCompare(program: Command): void {
@@ -31,7 +30,9 @@ export function registerCompare(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads', int, 2)
     .option('--seed <n>', 'seed of the random input', int, 1)
     .option('--json', 'print compare.json on stdout')
+    .option('--force', FORCE_HELP)
     .action(async (model: string, o) => {
+      prepareOut(o.out, o, [model, o.input]);
       const graph = await loadGraph(model);
       const methods = o.methods as Method[] | undefined;
       for (const m of methods ?? []) if (!METHODS.includes(m)) throw new Error(`--methods "${m}": choose from ${METHODS.join(', ')}`);
@@ -49,7 +50,7 @@ export function registerCompare(program: Command): void {
         },
       });
       live.done();
-      await writeFolderAtomically(o.out, await compareFiles(report, (r) => JSON.stringify(r, jsonSafe, 2)), { protect: [path.dirname(path.resolve(model))] });
+      await writeFolderAtomically(o.out, await compareFiles(report, (r) => JSON.stringify(r, jsonSafe, 2)), { protect: [model, ...(o.input ? [o.input] : [])], force: o.force });
       print(o.json, report, `${compareTable(report)}\nwrote ${o.out}/ (compare.json + one SVG per layer)`);
     });
 }

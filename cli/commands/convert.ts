@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { convertModel } from '../../src/pipeline.js';
 import { conversionTable } from '../../src/report/table.js';
 import { RUNTIME_CHOICES } from '../../src/eval/runner.js';
-import { int, list, num, print } from '../options.js';
+import { FORCE_HELP, int, list, num, prepareOut, print } from '../options.js';
 import { progress } from '../progress.js';
 import { METHODS, type Method } from '../../src/convert/methods.js';
 import { renderTable } from '../../src/report/table.js';
@@ -44,7 +44,9 @@ export function registerConvert(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads', int, 2)
     .option('--seed <n>', 'seed of the random measurement input', int, 1)
     .option('--json', 'print the report as JSON on stdout')
+    .option('--force', FORCE_HELP)
     .action(async (model: string, o) => {
+    prepareOut(o.out, o, [model, o.input, o.calibrate]);
     const bars = new Map<string, ReturnType<typeof progress>>();
     const onProgress = (stage: string, layer: string, i: number, n: number) => {
       if (!bars.has(stage)) {
@@ -59,7 +61,7 @@ export function registerConvert(program: Command): void {
       rankRule: o.rankRule, tuckerRanks: o.tuckerRanks, factorRank: o.factorRank, maxIterations: o.maxIter,
       targetSpeedup: o.targetSpeedup, by: o.by, methods: o.methods ? checkMethods(o.methods) : undefined,
       minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape, inputImage: o.input,
-      evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out,
+      evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out, force: o.force,
     });
     for (const b of bars.values()) b.done();
     print(o.json, report, [conversionTable(report), ...methodLines(report), ...(budget ? [budgetText(budget)] : []), `wrote ${o.out}/ (model + report.json)`].join('\n'));

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { BACKEND_CHOICES } from '../../src/eval/backend.js';
-import { int } from '../options.js';
+import { FORCE_HELP, int } from '../options.js';
 import { runDemo } from '../demo.js';
 
 export function registerDemo(program: Command): void {
@@ -13,5 +13,6 @@ export function registerDemo(program: Command): void {
     .addOption(new Option('--backend <b>', 'tfjs backend').choices(BACKEND_CHOICES).default('auto'))
     .option('--no-calibrate', 'skip the calibration step')
     .option('--json', 'print the report as JSON on stdout')
+    .option('--force', FORCE_HELP)
     .action(async (o) => runDemo(o));
 }

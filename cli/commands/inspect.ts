@@ -5,6 +5,7 @@ import { parseInputShape } from '../../src/models/shapes.js';
 import { ineligibility } from '../../src/convert/select.js';
 import { renderTable } from '../../src/report/table.js';
 import { int, print } from '../options.js';
+import { checkActivations } from '../../src/models/activation-memory.js';
 
 export function registerInspect(program: Command): void {
   program
@@ -17,6 +18,7 @@ export function registerInspect(program: Command): void {
     .action(async (model: string, o) => {
     const graph = await loadGraph(model);
     const shapes = o.inputShape ? parseInputShape(o.inputShape, graph) : undefined;
+    if (shapes) checkActivations(graph, shapes, { memory: false });
     const costs = graphCosts(graph, shapes);
     const byName = new Map(graph.nodes.map((n) => [n.name, n]));
     const layers = costs.map((c) => {

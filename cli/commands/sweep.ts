@@ -11,8 +11,9 @@ import { loadCalibrationData } from '../../src/eval/calibration-data.js';
 import { bestSetting, parseEnergies, parseRanks, runSweep, type Tolerance } from '../../src/eval/sweep.js';
 import { sweepFiles } from '../../src/report/sweep-files.js';
 import { sweepText } from '../../src/report/measure-tables.js';
-import { int, list, num, print } from '../options.js';
+import { FORCE_HELP, int, list, num, prepareOut, print } from '../options.js';
 import { progress } from '../progress.js';
+import { checkActivations } from '../../src/models/activation-memory.js';
 
 export function registerSweep(program: Command): void {
   program
@@ -44,12 +45,15 @@ export function registerSweep(program: Command): void {
     .option('--png', 'also write the charts as PNG')
     .option('--seed <n>', 'seed of the random timing input', int, 1)
     .option('--json', 'print sweep.json on stdout')
+    .option('--force', FORCE_HELP)
     .action(async (model: string, o) => {
+      prepareOut(o.out, o, [model, o.data, o.calibrate]);
       const graph = await loadGraph(model);
       const ranks = o.ranks ? parseRanks(o.ranks) : undefined;
       const energies = o.energies ? parseEnergies(o.energies) : undefined;
       const data = await loadDataset(o.data, graph);
       const inputShape = o.inputShape ? (Object.values(parseInputShape(o.inputShape, graph))[0] as number[]) : undefined;
+      if (inputShape) checkActivations(graph, { [graph.inputs[0]]: inputShape }, { batch: o.latencyBatch });
       const folderOf = (t: string) => (t.startsWith('images:') ? path.resolve(t.slice(7)) : null);
       if (o.calibrate && folderOf(o.calibrate) !== null && folderOf(o.calibrate) === folderOf(o.data)) throw new Error(`--calibrate ${o.calibrate}: calibrating on the evaluation data would leak it into the measurement; use other photos`);
       const calibration = o.calibrate ? { data: await loadCalibrationData(o.calibrate, graph, { samples: o.calibSamples, seed: o.seed }), mode: o.calibMode } : undefined;
@@ -63,7 +67,7 @@ export function registerSweep(program: Command): void {
       });
       live.done();
       const tolerance: Tolerance = data.task === 'classification' ? { maxTop1Drop: o.maxTop1Drop / 100 } : { minPsnrDb: o.minPsnr };
-      await writeFolderAtomically(o.out, await sweepFiles(report, { tolerance, png: o.png, version: VERSION }), { protect: [path.dirname(path.resolve(model))] });
+      await writeFolderAtomically(o.out, await sweepFiles(report, { tolerance, png: o.png, version: VERSION }), { protect: [model], force: o.force });
       const best = bestSetting(report, tolerance);
       const bestLine = best
         ? `best within ${data.task === 'classification' ? `${o.maxTop1Drop} points top-1` : `${o.minPsnr} dB PSNR`}: ${best.setting}, measured ${best.measuredSpeedup.toFixed(2)}× (theoretical ${best.theoreticalSpeedup.toFixed(2)}×)`

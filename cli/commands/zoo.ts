@@ -4,7 +4,8 @@ import { graphFromLayersModel, saveLayersModel } from '../../src/models/tfjs/fro
 import { graphCosts, learnedParams, totalCost, formatCount } from '../../src/models/cost.js';
 import { useBackend } from '../../src/eval/backend.js';
 import { renderTable } from '../../src/report/table.js';
-import { int, num, print } from '../options.js';
+import { FORCE_HELP, int, num, prepareOut, print } from '../options.js';
+import { VERSION } from '../../src/pipeline.js';
 
 const pct = (got: number | null, want: number) => (got === null ? '?' : `${got >= want ? '+' : ''}${(((got - want) / want) * 100).toFixed(2)}%`);
 
@@ -35,15 +36,17 @@ export function registerZoo(program: Command): void {
     .addOption(new Option('--classifier <a>', 'activation on the logits').choices(['softmax', 'linear']).default('softmax'))
     .option('--weights <model.json>', 'take the weights from this saved TF.js model (same layer names and shapes) instead of random ones')
     .option('--json', 'print JSON')
+    .option('--force', FORCE_HELP)
     .action(async (name: string, o) => {
       const entry = zooEntry(name);
+      prepareOut(o.out, o, [o.weights]);
       // Building and counting run on whichever backend loads; the saved files do not depend on it.
       await useBackend('auto');
       const weights = o.weights ? await readWeightsFile(o.weights) : undefined;
       const options = { alpha: o.alpha, resolution: o.resolution, classes: o.classes, seed: o.seed, classifierActivation: o.classifier, weights };
       const model = entry.build(options);
       try {
-        await saveLayersModel(model, o.out);
+        await saveLayersModel(model, o.out, {}, { convertedBy: `netdecouple ${VERSION} zoo build`, force: o.force });
         const graph = await graphFromLayersModel(model);
         const totals = totalCost(graphCosts(graph));
         const learned = learnedParams(graph);

@@ -15,7 +15,7 @@ import { inferShapes, spatialOf, type Shape } from '../models/shapes.js';
 import { loadFashionMnist, FASHION_MNIST_PREPROCESSING } from './data/fashion-mnist.js';
 import { inputNodeOf } from './inputs.js';
 import type { RgbImage } from './image.js';
-import { PNG } from 'pngjs';
+import { readImageFile } from './image-decode.js';
 
 export const DATASET_NAMES = ['fashion-mnist[:N]', 'images:<folder>'];
 
@@ -144,42 +144,14 @@ async function imagesFor(text: string, dir: string, graph: Graph): Promise<Super
   return { task: 'super-resolution', name: text, n: items.length, scale, downscale: `box filter ×1/${scale} (mean of ${scale}×${scale} blocks), photo cropped at the top-left to a multiple of ${scale}`, items };
 }
 
-/** PNG or JPEG, recognised by content (not extension), as float RGB in [0, 255]. */
+/** PNG or JPEG, recognised by content (not extension), as float RGB in [0, 255] (image-decode.ts). */
 export async function readImage(file: string): Promise<RgbImage> {
-  const buf = await fs.readFile(file).catch(() => {
-    throw new Error(`image not found: ${file}`);
-  });
-  const isPng = buf.length > 8 && buf.readUInt32BE(0) === 0x89504e47;
-  const isJpeg = buf.length > 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
-  if (isPng) {
-    let png: PNG;
-    try {
-      png = PNG.sync.read(buf);
-    } catch (e) {
-      throw new Error(`${file}: damaged PNG (${(e as Error).message})`);
-    }
-    return fromRgba(png.data, png.width, png.height);
+  try {
+    return await readImageFile(file);
+  } catch (e) {
+    if (!/is not a PNG or JPEG image$/.test((e as Error).message)) throw e;
+    throw new Error(`${(e as Error).message}; an images:<folder> dataset may hold only photos (README/LICENCE files and dotfiles are skipped)`);
   }
-  if (isJpeg) {
-    const { loadImage, createCanvas } = await import('@napi-rs/canvas');
-    let img: Awaited<ReturnType<typeof loadImage>>;
-    try {
-      img = await loadImage(buf);
-    } catch (e) {
-      throw new Error(`${file}: damaged JPEG (${(e as Error).message})`);
-    }
-    const canvas = createCanvas(img.width, img.height);
-    const ctx = canvas.getContext('2d');
-    ctx.drawImage(img, 0, 0);
-    return fromRgba(ctx.getImageData(0, 0, img.width, img.height).data, img.width, img.height);
-  }
-  throw new Error(`${file} is not a PNG or JPEG image; an images:<folder> dataset may hold only photos (README/LICENCE files and dotfiles are skipped)`);
-}
-
-function fromRgba(rgba: ArrayLike<number>, width: number, height: number): RgbImage {
-  const data = new Float32Array(width * height * 3);
-  for (let p = 0; p < width * height; p++) for (let c = 0; c < 3; c++) data[p * 3 + c] = rgba[p * 4 + c];
-  return { height, width, data };
 }
 
 export function crop(img: RgbImage, height: number, width: number): RgbImage {

@@ -5,6 +5,7 @@
  * persistent session (DESIGN.md §2 configuration: 2 intra-op threads, optimisation 'all').
  */
 import * as tf from '@tensorflow/tfjs';
+import './ort-env.js';
 import * as ort from 'onnxruntime-node';
 import { prune, type Graph } from '../models/ir.js';
 import { useBackend } from './backend.js';

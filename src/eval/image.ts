@@ -1,6 +1,6 @@
 /** PNG ↔ float RGB in [0, 255], HWC — what the super-resolution models take and give. */
-import { promises as fs } from 'node:fs';
 import { PNG } from 'pngjs';
+import { readImageFile } from './image-decode.js';
 
 export interface RgbImage {
   height: number;
@@ -9,22 +9,9 @@ export interface RgbImage {
   data: Float32Array;
 }
 
+/** Reads an image file (PNG or JPEG, by content; the name is kept for existing callers). */
 export async function readPng(file: string): Promise<RgbImage> {
-  let buf: Buffer;
-  try {
-    buf = await fs.readFile(file);
-  } catch {
-    throw new Error(`image not found: ${file}`);
-  }
-  let png: PNG;
-  try {
-    png = PNG.sync.read(buf);
-  } catch (e) {
-    throw new Error(`${file} is not a readable PNG image: ${(e as Error).message}`);
-  }
-  const data = new Float32Array(png.width * png.height * 3);
-  for (let p = 0; p < png.width * png.height; p++) for (let c = 0; c < 3; c++) data[p * 3 + c] = png.data[p * 4 + c];
-  return { height: png.height, width: png.width, data };
+  return readImageFile(file);
 }
 
 /** Clips to [0, 255] and rounds, as an 8-bit image viewer would. */

@@ -2,6 +2,7 @@
  * Runs a Graph or .onnx bytes in onnxruntime-node (CPU). DESIGN.md §2: 2 intra-op threads and
  * optimisation level 'all' is the configuration the speedups were measured with.
  */
+import './ort-env.js';
 import * as ort from 'onnxruntime-node';
 import type { Graph } from '../models/ir.js';
 import { graphToOnnx, type OnnxWriteOptions } from '../models/onnx/write.js';

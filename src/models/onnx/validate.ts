@@ -56,7 +56,29 @@ export function decodeModel(bytes: Uint8Array): IModelProto {
   if ((model.graph.sparseInitializer ?? []).length > 0) {
     throw new Error('ONNX graph has sparse initializers, which netdecouple does not read; densify them first');
   }
+  checkSingleProducers(model);
   return model;
+}
+
+/**
+ * ONNX graphs are in SSA form: each tensor name is produced once (a graph input, an initializer,
+ * or one node output). A second producer would silently rewire every consumer to one of them.
+ */
+export function checkSingleProducers(model: IModelProto): void {
+  const g = model.graph!;
+  const producer = new Map<string, string>();
+  for (const t of g.initializer ?? []) if (t.name) producer.set(t.name, 'an initializer');
+  // Before IR 4 every initializer is also listed as a graph input: that is one producer, not two.
+  for (const v of g.input ?? []) if (v.name && !producer.has(v.name)) producer.set(v.name, 'a graph input');
+  for (const [i, node] of (g.node ?? []).entries()) {
+    const me = `node "${node.name || `#${i}`}" (${node.opType})`;
+    for (const out of node.output ?? []) {
+      if (!out) continue; // an omitted optional output
+      const earlier = producer.get(out);
+      if (earlier) throw new Error(`ONNX graph: tensor "${out}" is produced by both ${earlier} and ${me}; each tensor must have one producer (the file is corrupt)`);
+      producer.set(out, me);
+    }
+  }
 }
 
 /**

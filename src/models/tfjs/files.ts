@@ -117,7 +117,9 @@ export async function readModelFiles(modelJsonPath: string): Promise<ModelArtifa
     let got = 0;
     for (const p of group.paths as unknown[]) {
       const file = await resolveInside(dir, String(p), 'weight shard');
-      const buf = await fs.readFile(file);
+      const buf = await fs.readFile(file).catch((e: NodeJS.ErrnoException) => {
+        throw new ModelFormatError(`${modelJsonPath}: weight shard "${String(p)}" cannot be read (${e.code === 'EISDIR' ? 'it is a folder, not a file' : e.code ?? e.message})`);
+      });
       got += buf.length;
       buffers.push(buf);
     }

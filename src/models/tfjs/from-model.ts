@@ -28,8 +28,9 @@ export async function graphFromLayersModel(model: tf.LayersModel): Promise<Graph
 }
 
 /** Writes model.json + weights.bin into `dir` (atomically), as tfjs-node's file:// handler would. */
-export async function saveLayersModel(model: tf.LayersModel, dir: string, extra: Record<string, string> = {}): Promise<void> {
+/** `convertedBy` names the writer in model.json (it marks a zoo build as ours, so a rebuild may replace it). */
+export async function saveLayersModel(model: tf.LayersModel, dir: string, extra: Record<string, string> = {}, opts: { convertedBy?: string; force?: boolean } = {}): Promise<void> {
   const a = await layersModelArtifacts(model);
-  const json = { format: 'layers-model', generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`, convertedBy: null, modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs ?? [] }] };
-  await writeFolderAtomically(dir, { 'model.json': JSON.stringify(json), 'weights.bin': new Uint8Array(weightBuffer(a)), ...extra });
+  const json = { format: 'layers-model', generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`, convertedBy: opts.convertedBy ?? null, modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs ?? [] }] };
+  await writeFolderAtomically(dir, { 'model.json': JSON.stringify(json), 'weights.bin': new Uint8Array(weightBuffer(a)), ...extra }, { force: opts.force });
 }
