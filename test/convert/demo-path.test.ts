@@ -51,6 +51,8 @@ async function countMacs(g: Graph, x: { shape: number[]; data: Float32Array }): 
   }, 0);
 }
 
+const psnrOf = (r: ConvertModelResult) => (r.report.output as NonNullable<ConvertModelResult['report']['output']>).psnrDb;
+
 function psnr255(a: Float32Array, b: Float32Array): number {
   let se = 0;
   for (let i = 0; i < a.length; i++) se += (a[i] - b[i]) ** 2;
@@ -91,14 +93,14 @@ describe('the demo path (esrgan-slim x2, T = 4, calibrated on photo tiles) on a 
   // does not help (or is not applied to the saved model).
   it('PSNR is the one computed from the outputs, and calibrated beats plain', () => {
     const e = plain.errors as NonNullable<ConvertModelResult['errors']>;
-    expect(plain.report.output.psnrDb).toBeCloseTo(psnr255(e.original.data, e.converted.data), 6);
+    expect(psnrOf(plain)).toBeCloseTo(psnr255(e.original.data, e.converted.data), 6);
     const c = calibrated.errors as NonNullable<ConvertModelResult['errors']>;
-    expect(calibrated.report.output.psnrDb).toBeCloseTo(psnr255(c.original.data, c.converted.data), 6);
-    expect(calibrated.report.output.psnrDb).toBeGreaterThan(plain.report.output.psnrDb);
+    expect(psnrOf(calibrated)).toBeCloseTo(psnr255(c.original.data, c.converted.data), 6);
+    expect(psnrOf(calibrated)).toBeGreaterThan(psnrOf(plain));
     // The report states the uncalibrated figure beside it: the plain conversion's.
-    expect(calibrated.report.calibration?.uncalibratedOutput?.psnrDb).toBeCloseTo(plain.report.output.psnrDb, 6);
+    expect(calibrated.report.calibration?.uncalibratedOutput?.psnrDb).toBeCloseTo(psnrOf(plain), 6);
     const saved = JSON.parse(fs.readFileSync(path.join(dir, 'out', 'report.json'), 'utf8'));
-    expect(saved.output.psnrDb).toBeCloseTo(calibrated.report.output.psnrDb, 9);
+    expect(saved.output.psnrDb).toBeCloseTo(psnrOf(calibrated), 9);
   });
 
   it('leaves the model, the photo and the calibration photos byte-identical', () => {
