@@ -31,7 +31,7 @@ export interface LayerCalibration {
   /** The node whose weights were refit. */
   refit: string | null;
   rows: number;
-  /** Relative L2 error of the pre-activation output on the sampled rows, before and after. */
+  /** Relative L2 error of the pre-activation output on the sampled rows, before and after the refit (after > before: the refit was discarded, see `skipped`). */
   relErrorBefore: number | null;
   relErrorAfter: number | null;
   skipped?: string;
@@ -146,7 +146,7 @@ export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[
       }
       const res = await refitDepthwise(engine, graph, tail, inputs, (samples.get(layer.name) as Sample[]).map((x) => x.rows), targets.get(layer.name) as Float64Array[], mode, opts.lambda ?? 1e-3);
       if (res.after < res.before) graph = res.graph;
-      report.push({ name: layer.name, refit: tail.parts.map((p) => p.node.name).filter((v, i, a) => a.indexOf(v) === i).join(', '), rows: res.rows, relErrorBefore: res.before, relErrorAfter: Math.min(res.after, res.before), ...(res.after < res.before ? {} : { skipped: 'the refit did not lower the error; kept the decomposition' }) });
+      report.push({ name: layer.name, refit: tail.parts.map((p) => p.node.name).filter((v, i, a) => a.indexOf(v) === i).join(', '), rows: res.rows, relErrorBefore: res.before, relErrorAfter: res.after, ...(res.after < res.before ? {} : { skipped: 'the refit did not lower the error; kept the decomposition' }) });
       continue;
     }
     const [N, F] = target.kernel.shape;
@@ -166,7 +166,7 @@ export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[
     const fit = mode === 'lsq' ? acc.solve(w0, b0, opts.lambda ?? 1e-3) : acc.solveBias(w0, b0);
     const after = acc.relError(fit.weight, fit.bias);
     if (!(after < before)) {
-      report.push({ name: layer.name, refit: target.name, rows: acc.rows, relErrorBefore: before, relErrorAfter: before, skipped: 'the refit did not lower the error; kept the decomposition' });
+      report.push({ name: layer.name, refit: target.name, rows: acc.rows, relErrorBefore: before, relErrorAfter: after, skipped: 'the refit did not lower the error; kept the decomposition' });
       continue;
     }
     const kernel = new Float32Array(N * F);

@@ -27,7 +27,7 @@ export function conversionTable(r: ConversionReport): string {
   if (r.foldedBatchNorms.length) lines.push(`folded BatchNorm: ${r.foldedBatchNorms.map((f) => `${f.batchNorm}→${f.conv}`).join(', ')}`);
   if (r.calibration) {
     const c = r.calibration;
-    lines.push(`calibrated (${c.mode}) on ${c.data}, ${c.seconds.toFixed(1)} s: ` + c.layers.map((l) => (l.relErrorBefore === null ? `${l.name} skipped` : `${l.name} ${pct(l.relErrorBefore)}→${pct(l.relErrorAfter)}`)).join(', '));
+    lines.push(`calibrated (${c.mode}) on ${c.data}, ${c.seconds.toFixed(1)} s: ` + c.layers.map((l) => (l.relErrorBefore === null ? `${l.name} skipped` : `${l.name} ${pct(l.relErrorBefore)}→${pct(l.relErrorAfter)}${l.skipped ? ' (refit discarded, decomposition kept)' : ''}`)).join(', '));
     if (c.uncalibratedOutput) lines.push(`without calibration: rel L2 ${c.uncalibratedOutput.relL2.toExponential(3)}, PSNR ${c.uncalibratedOutput.psnrDb.toFixed(2)} dB`);
   }
   if (r.output) {

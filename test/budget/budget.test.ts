@@ -1,7 +1,7 @@
 /**
  * The global speed budget (src/convert/budget*.ts):
  *   - on VGG16's conv stack (13 convs, 224², seeded weights) it reaches 2×, 3× and 4× fewer MACs
- *     within 2 % (and never short of the target);
+ *     within the README's 0.3 % (and never short of the target);
  *   - at the MACs of every uniform-rank choice its total kernel error Σ relErr² is ≤ the uniform's;
  *   - convertGraph executes the plan: the converted graph has the planned MACs and errors;
  *   - the DP matches brute force on small random problems, more methods never cost error, and an
@@ -29,10 +29,12 @@ describe('VGG16-shaped network, ND candidates', () => {
   });
 
   for (const S of [2, 3, 4]) {
-    it(`reaches ${S}× fewer MACs within 2 %`, () => {
+    // Guards against a solver that overshoots the target (the README promises 0.3 %; 2 % let a DP
+    // that stops at a coarse grid pass).
+    it(`reaches ${S}× fewer MACs within 0.3 %`, () => {
       const r = solveBudget(problem(), { targetSpeedup: S });
       expect(r.achievedSpeedup).toBeGreaterThanOrEqual(S);
-      expect(r.achievedSpeedup / S - 1).toBeLessThanOrEqual(0.02);
+      expect(r.achievedSpeedup / S - 1).toBeLessThanOrEqual(0.003);
       expect(r.totalAfter).toBe(nd.fixedMacs + r.choices.reduce((a, c) => a + c.candidate.macs, 0));
     });
   }

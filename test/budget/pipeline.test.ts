@@ -4,7 +4,8 @@
  *   - by MACs: the plan is executed, report.json carries the budget, the converted model has the
  *     planned MACs and reaches the target;
  *   - by latency: every candidate was timed (the ms the solver used are in the report), the whole
- *     models were timed before and after, and the plan fits the measured budget;
+ *     models were timed before and after, and the plan fits the measured budget — or, where this
+ *     machine makes no candidate fast enough, a one-line "out of reach" error;
  *   - the CLI: `convert --target-speedup` and `compare` run as a user runs them, and an
  *     unreachable target fails with one line.
  * No timing assertions: only that the measured figures exist and are consistent with the plan.
@@ -73,9 +74,19 @@ describe('convert --target-speedup (the CLI, --json)', () => {
     expect(totalCost(graphCosts(converted)).macs).toBe(b.macs.after);
   });
 
-  it('by latency: times every candidate, and the plan fits the measured budget', async () => {
-    const r = await cli('convert', heavy, '-o', path.join(dir, 'latency'), '--target-speedup', '1.2', '--by', 'latency', '--backend', 'ort', '--no-eval', '--json');
-    expect(r.code, r.stderr).toBe(0);
+  // Guards against a test that only passes where the machine happens to make a decoupled layer
+  // faster: whether 1.2× is reachable depends on the CPU and its load, so both outcomes are
+  // accepted, each with the properties that must hold for it.
+  it('by latency: either the plan fits the measured budget, or a one-line "out of reach" and nothing written', async () => {
+    const out = path.join(dir, 'latency');
+    const r = await cli('convert', heavy, '-o', out, '--target-speedup', '1.2', '--by', 'latency', '--backend', 'ort', '--no-eval', '--json');
+    if (r.code !== 0) {
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^netdecouple: --target-speedup 1\.2: out of reach — the cheapest candidate of every layer gives \d+\.\d+×/);
+      expect(fs.existsSync(out)).toBe(false);
+      return;
+    }
     const b = JSON.parse(r.stdout).budget;
     expect(b.by).toBe('latency');
     expect(b.unit).toBe('ms');
@@ -83,10 +94,15 @@ describe('convert --target-speedup (the CLI, --json)', () => {
       expect(l.msBefore, l.name).toBeGreaterThan(0);
       expect(l.msAfter, l.name).toBeGreaterThan(0);
     }
+    // The plan, in the solver's own (measured) units, fits the budget it was given.
     expect(b.totalAfter).toBeLessThanOrEqual(b.totalBefore / 1.2 + 1e-9);
+    expect(b.achievedSpeedup).toBeCloseTo(b.totalBefore / b.totalAfter, 9);
     expect(b.measured.backend).toBe('ort');
     expect(b.measured.msBefore).toBeGreaterThan(0);
     expect(b.measured.msAfter).toBeGreaterThan(0);
+    // The whole-model figure is reported as measured, whatever it is (no speedup is assumed).
+    expect(b.measured.speedup).toBeCloseTo(b.measured.msBefore / b.measured.msAfter, 9);
+    expect(fs.existsSync(path.join(out, 'model.onnx'))).toBe(true);
   });
 
   it('refuses a fixed rank beside a target', async () => {

@@ -48,7 +48,8 @@ describe('calibration (training-free least-squares refit)', () => {
       expect(psnrLsq).toBeGreaterThan(psnrBias);
       // Same structure, same MACs: only weights changed.
       expect(lsq.graph.nodes.map((n) => n.name)).toEqual(conv.graph.nodes.map((n) => n.name));
-      for (const l of lsq.layers) if (l.relErrorAfter !== null && l.relErrorBefore !== null) expect(l.relErrorAfter).toBeLessThanOrEqual(l.relErrorBefore);
+      // relErrorAfter is the real figure (honest-errors.test.ts): a kept refit lowered the error.
+      for (const l of lsq.layers) if (l.relErrorAfter !== null && l.relErrorBefore !== null && !l.skipped) expect(l.relErrorAfter).toBeLessThan(l.relErrorBefore);
     });
   }
 

@@ -1,15 +1,15 @@
 import { describe, it, expect } from 'vitest';
 import { foldBatchNorms } from '../../src/convert/fold-batchnorm.js';
-import type { Graph } from '../../src/models/ir.js';
+import type { BatchNormNode, Graph } from '../../src/models/ir.js';
 
 /** A 1×1 conv on one pixel is a matrix product, so the folded weights can be checked by hand. */
-function graph(bias: Float32Array | null, activation = 'linear'): Graph {
+function graph(bias: Float32Array | null, activation = 'linear', bn: Partial<BatchNormNode> = {}): Graph {
   return {
     name: 'g', layout: 'NHWC', inputs: ['x'], outputs: ['bn'],
     nodes: [
       { op: 'input', name: 'x', inputs: [], shape: [1, 1, 2], dtype: 'float32' },
       { op: 'conv2d', name: 'c', inputs: ['x'], kernel: { shape: [2, 2, 1, 1], data: new Float32Array([1, 2, 3, 4]) }, bias, strides: [1, 1], dilations: [1, 1], padding: 'valid', groups: 1, activation },
-      { op: 'batchNorm', name: 'bn', inputs: ['c'], axis: -1, epsilon: 0, gamma: new Float32Array([2, 1]), beta: new Float32Array([1, -1]), mean: new Float32Array([0.5, 1]), variance: new Float32Array([4, 1]) },
+      { op: 'batchNorm', name: 'bn', inputs: ['c'], axis: -1, epsilon: 0, gamma: new Float32Array([2, 1]), beta: new Float32Array([1, -1]), mean: new Float32Array([0.5, 1]), variance: new Float32Array([4, 1]), ...bn },
     ],
   };
 }
@@ -24,6 +24,19 @@ describe('BatchNorm folding', () => {
     if (c.op !== 'conv2d') throw new Error('expected a conv');
     expect(Array.from(c.kernel.data)).toEqual([1, 2, 3, 4]); // s = 2/2 = 1 and 1/1 = 1
     expect(Array.from(c.bias as Float32Array)).toEqual([(1 - 0.5) * 1 + 1, (0 - 1) * 1 - 1]);
+  });
+
+  // Guards against a fold that drops ε or leaves the kernel unscaled: the test above has
+  // γ/√(σ² + ε) = 1 with ε = 0, where both mistakes give the right numbers. Here σ² + ε is 1 and 4
+  // only with ε = 0.25 (all values exact in binary), so s = γ/√(σ² + ε) = [3/1, 0.5/2] = [3, 0.25].
+  it('scales the kernel by γ/√(σ² + ε) with ε ≠ 0 and a scale ≠ 1 (hand derivation)', () => {
+    const bn = { gamma: new Float32Array([3, 0.5]), beta: new Float32Array([1, -1]), mean: new Float32Array([0.5, 2]), variance: new Float32Array([0.75, 3.75]), epsilon: 0.25 };
+    const c = foldBatchNorms(graph(new Float32Array([1, 0]), 'linear', bn)).graph.nodes[1];
+    if (c.op !== 'conv2d') throw new Error('expected a conv');
+    // OIHW [2, 2, 1, 1]: filter 0 = [1, 2] · 3, filter 1 = [3, 4] · 0.25.
+    expect(Array.from(c.kernel.data)).toEqual([3, 6, 0.75, 1]);
+    // b' = (b − μ)·s + β: (1 − 0.5)·3 + 1 = 2.5 and (0 − 2)·0.25 − 1 = −1.5.
+    expect(Array.from(c.bias as Float32Array)).toEqual([2.5, -1.5]);
   });
 
   it('adds a bias to a bias-free conv, and leaves convs with an activation alone', () => {
