@@ -107,12 +107,17 @@ export function validateRankOptions(opts: ConvertOptions): void {
   if (hasTucker && method !== 'tucker2') throw new Error(`--tucker-ranks applies to --method tucker2, not ${method}; use --rank`);
   if (opts.factorRank !== undefined && method !== 'spatial-nd') throw new Error(`--factor-rank applies to --method spatial-nd, not ${method}`);
   if (method === 'ghost') {
-    if (hasRank || hasEnergy || hasRule || hasTucker) throw new Error('--method ghost takes --ghost-ratio s (and --ghost-kernel d), not --rank / --energy / --rank-rule');
+    // Ghost's rank is its ratio s (--rank = --ghost-ratio) and τ its minimum R² (--energy = --ghost-min-r2).
     const g = opts.ghost ?? {};
-    if (g.ratio !== undefined && (!Number.isInteger(g.ratio) || g.ratio < 1)) throw new Error(`--ghost-ratio ${g.ratio}: must be a positive integer (e.g. 2)`);
+    if (hasRule) throw new Error('--method ghost has no VBMF rule: give --ghost-ratio s (and --energy τ to keep ghosts explaining less than τ primary)');
+    if (hasRank && g.ratio !== undefined) throw new Error('--method ghost: give --ghost-ratio or --rank (the same thing), not both');
+    if (hasEnergy && g.minR2 !== undefined) throw new Error('--method ghost: give --ghost-min-r2 or --energy (the same thing), not both');
+    const ratio = opts.rank ?? g.ratio;
+    if (ratio !== undefined && (!Number.isInteger(ratio) || ratio < 1)) throw new Error(`--ghost-ratio ${ratio}: must be a positive integer (e.g. 2)`);
     if (g.kernelSize !== undefined && (!Number.isInteger(g.kernelSize) || g.kernelSize < 1 || g.kernelSize % 2 === 0)) throw new Error(`--ghost-kernel ${g.kernelSize}: must be an odd positive integer (e.g. 3)`);
     if (g.fit !== undefined && g.fit !== 'data' && g.fit !== 'weights') throw new Error(`--ghost-fit "${String(g.fit)}": choose data or weights`);
-    if (g.minR2 !== undefined && !(g.minR2 >= 0 && g.minR2 <= 1)) throw new Error(`--ghost-min-r2 ${g.minR2}: must be in [0, 1]`);
+    const minR2 = opts.energy ?? g.minR2;
+    if (minR2 !== undefined && !(minR2 >= 0 && minR2 <= 1)) throw new Error(`--ghost-min-r2 ${minR2}: must be in [0, 1]`);
     return;
   }
   const given = [hasRank, hasEnergy, hasRule, hasTucker].filter(Boolean).length;

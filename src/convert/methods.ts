@@ -200,8 +200,10 @@ export function planLayer(conv: Conv2DNode, method: Method, spec: RankSpec, s: M
     case 'ghost': {
       const ratio = spec.rank ?? s.ghost?.ratio ?? 2;
       const kernelSize = s.ghost?.kernelSize ?? 3;
+      // τ of the energy rule is the minimum R² (τ = 1 keeps every inexact ghost primary: the conv itself).
+      const minR2 = spec.energy ?? s.ghost?.minR2;
       // The fit is cheap (N² problems of d² unknowns): done now so the MACs count the promoted primaries.
-      const g = ghostFromWeights(conv.kernel, conv.bias, { ratio, kernelSize, minR2: s.ghost?.minR2, strides: conv.strides, dilations: conv.dilations, name });
+      const g = ghostFromWeights(conv.kernel, conv.bias, { ratio, kernelSize, minR2, strides: conv.strides, dilations: conv.dilations, name });
       const ghostR2 = Array.from(g.ghosts).filter((c) => c >= 0).map((c) => g.r2[c]);
       return {
         method, rule, ranks: { rank: ratio, primaries: g.primaries.length + g.solo.length, ghostSlots: g.ghosts.length, ghostKernel: kernelSize },
@@ -211,7 +213,7 @@ export function planLayer(conv: Conv2DNode, method: Method, spec: RankSpec, s: M
           retainedEnergy: 1 - g.relError ** 2, kernelRelError: g.relError, singularValues: [],
           details: {
             rankRule: rule,
-            ghost: { ratio, kernelSize, fit: s.ghost?.fit ?? 'weights', minR2: s.ghost?.minR2, primaries: g.primaries.length + g.solo.length, promoted: g.promoted, meanR2: ghostR2.length ? ghostR2.reduce((a, b) => a + b, 0) / ghostR2.length : 1 },
+            ghost: { ratio, kernelSize, fit: s.ghost?.fit ?? 'weights', minR2, primaries: g.primaries.length + g.solo.length, promoted: g.promoted, meanR2: ghostR2.length ? ghostR2.reduce((a, b) => a + b, 0) / ghostR2.length : 1 },
           },
         }),
       };
