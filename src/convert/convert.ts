@@ -92,6 +92,11 @@ export interface Conversion {
   foldedBatchNorms: FoldedPair[];
   /** Convs left regular, and why. */
   kept: { name: string; reason: string }[];
+  /**
+   * Before the Ghost layers' channel orders were folded into their consumers: the same function,
+   * with every layer's output in the original channel order (per-layer errors are measured here).
+   */
+  unfolded?: { graph: Graph; layers: LayerConversion[] };
   /** method 'budget' when a per-layer plan chose the methods. */
   options: { method: Method | 'budget'; order: NdOrder; form: DepthwiseForm } & Pick<ConvertOptions, 'rank' | 'energy' | 'rankRule' | 'tuckerRanks' | 'factorRank'>;
 }
@@ -186,7 +191,7 @@ export function foldGhostOrders(conversion: Conversion): Conversion {
     const order = folded.has(name) ? 'folded into the consumers' : why ? `kept as a 1×1 selection: ${why}` : 'already in order';
     return { ...l, output: folded.get(l.output) ?? l.output, replacedBy: l.replacedBy.filter((n) => !folded.has(n)), ghost: { ...l.ghost, order } };
   });
-  return { ...conversion, graph, layers };
+  return { ...conversion, graph, layers, unfolded: { graph: conversion.graph, layers: conversion.layers } };
 }
 
 /** The method and rank rule for one layer: the plan's entry, a per-layer rank, or the global options; null = keep regular. */
