@@ -11,7 +11,7 @@ import { loadGraph, formatOf } from './models/load.js';
 import { parseInputShape, type Shape } from './models/shapes.js';
 import { layersModelFiles } from './models/tfjs/load.js';
 import { writeFolderAtomically } from './models/atomic-dir.js';
-import { convertGraph, validateRankOptions, type Conversion, type ConvertOptions } from './convert/convert.js';
+import { convertGraph, foldGhostOrders, validateRankOptions, type Conversion, type ConvertOptions } from './convert/convert.js';
 import { createRunner, type RuntimeChoice } from './eval/runner.js';
 import { imageInput, randomInput, type InputSpec } from './eval/inputs.js';
 import { measureConversion, type ConversionErrors } from './eval/conversion-errors.js';
@@ -86,7 +86,10 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
   const budget = opts.targetSpeedup === undefined ? null : await planBudget(original, opts);
   const t0 = performance.now();
   const onLayer = (name: string, i: number, n: number) => opts.onProgress?.('decompose', name, i, n);
-  let conversion = convertGraph(original, budget ? { ...opts, plan: budget.plan, onLayer } : { ...opts, onLayer });
+  // With calibration the Ghost layers' channel order is folded after their data fit (a data fit may re-pick primaries).
+  const foldOrders = !opts.calibrate;
+  if (opts.ghost?.fit === 'data' && !opts.calibrate) throw new Error('--ghost-fit data fits the ghosts on calibration outputs: add --calibrate <data> (or use --ghost-fit weights)');
+  let conversion = convertGraph(original, budget ? { ...opts, plan: budget.plan, onLayer, foldOrders } : { ...opts, onLayer, foldOrders });
   const decomposeSeconds = (performance.now() - t0) / 1000;
 
   let backend: string | null = null;
@@ -102,8 +105,8 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
     const engine = await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
     const t2 = performance.now();
     const cal = await calibrate(engine, conversion, data.batches, { mode: opts.calibMode, seed: opts.seed, onLayer: (name, i, n) => opts.onProgress?.('calibrate', name, i, n) });
-    uncalibrated = conversion;
-    conversion = { ...conversion, graph: cal.graph };
+    uncalibrated = foldGhostOrders(conversion);
+    conversion = foldGhostOrders({ ...conversion, graph: cal.graph, layers: cal.conversionLayers ?? conversion.layers });
     calibration = { data: data.description, images: data.images, mode: cal.mode, backend: engine.name, seconds: (performance.now() - t2) / 1000, layers: cal.layers };
   }
   if (opts.evaluate !== false) {
@@ -150,7 +153,7 @@ function addMethodFields(report: ConversionReport, conversion: Conversion, budge
   for (const layer of report.layers) {
     const l = byName.get(layer.name);
     if (!l || (l.method === 'nd' && (l.rankRule === undefined || l.rankRule === 'fixed' || l.rankRule.startsWith('energy')))) continue;
-    const extra = { ranks: l.ranks, factorRanks: l.factorRanks, fit: l.fit, iterations: l.iterations, converged: l.converged, degenerate: l.degenerate, warnings: l.warnings, rankRule: l.rankRule };
+    const extra = { ghost: l.ghost, ranks: l.ranks, factorRanks: l.factorRanks, fit: l.fit, iterations: l.iterations, converged: l.converged, degenerate: l.degenerate, warnings: l.warnings, rankRule: l.rankRule };
     Object.assign(layer, Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)));
   }
   if (budget) Object.assign(report, { budget });
@@ -177,7 +180,7 @@ async function planBudget(original: Graph, opts: ConvertModelOptions): Promise<P
       : undefined;
   const bc = budgetCandidates(original, {
     layers: opts.layers, skip: opts.skip, minInChannels: opts.minInChannels, foldBatchNorm: opts.foldBatchNorm, inputShapes,
-    methods: opts.methods ?? [opts.method ?? 'nd'], order: opts.order, cpIterations: opts.maxIterations,
+    methods: opts.methods ?? [opts.method ?? 'nd'], order: opts.order, cpIterations: opts.maxIterations, ghost: opts.ghost,
     // Each candidate is timed with ≥ 10 runs: keep the grid small.
     gridSize: by === 'latency' ? 8 : undefined,
   });

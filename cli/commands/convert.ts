@@ -24,6 +24,10 @@ export function registerConvert(program: Command): void {
     .option('--tucker-ranks <Rout,Rin>', 'tucker2: ranks of the core (each capped at the layer\'s N and C)', (v: string) => v.split(',').map((x) => int(x.trim())))
     .option('--factor-rank <T>', 'spatial-nd: components per channel of the ND on each spatial factor (default 1)', int)
     .option('--max-iter <n>', 'cp / cp4: ALS iterations at most (default 200); tucker2: HOOI iterations (default 50)', int)
+    .option('--ghost-ratio <s>', 'ghost: 1/s of the output channels stay a regular conv (primaries), the rest are d×d depthwise ghosts of them (default 2)', int)
+    .option('--ghost-kernel <d>', 'ghost: depthwise filter size d, odd (default 3)', int)
+    .addOption(new Option('--ghost-fit <f>', 'ghost: fit the ghosts on calibration outputs (data, needs --calibrate; also refits the primaries) or in weight space (weights)').choices(['data', 'weights']))
+    .option('--ghost-min-r2 <r>', 'ghost: channels whose fit explains less than this share of their variance stay primary (default 0)', num)
     .option('--target-speedup <S>', 'global budget: pick (method, rank) per layer to reach S× with the least total kernel error', num)
     .addOption(new Option('--by <what>', 'what --target-speedup counts: MACs, or per-layer latency measured on --backend').choices(['macs', 'latency']).default('macs'))
     .option('--methods <list>', 'candidate methods for --target-speedup (default: --method); cp, cp4 and spatial-nd fit every candidate and are slow on big layers', list)
@@ -59,6 +63,7 @@ export function registerConvert(program: Command): void {
       onProgress,
       method: o.method, order: o.order, rank: o.rank, energy: o.energy, form: o.form, layers: o.layers, skip: o.skip,
       rankRule: o.rankRule, tuckerRanks: o.tuckerRanks, factorRank: o.factorRank, maxIterations: o.maxIter,
+      ghost: { ratio: o.ghostRatio, kernelSize: o.ghostKernel, fit: o.ghostFit ?? (o.calibrate && o.method === 'ghost' ? 'data' : 'weights'), minR2: o.ghostMinR2 },
       targetSpeedup: o.targetSpeedup, by: o.by, methods: o.methods ? checkMethods(o.methods) : undefined,
       minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape, inputImage: o.input,
       evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out, force: o.force,
@@ -77,8 +82,10 @@ function checkMethods(names: string[]): Method[] {
 function methodLines(r: ConversionReport): string[] {
   const lines: string[] = [];
   for (const l of r.layers as (ConversionReport['layers'][number] & { ranks?: number[]; factorRanks?: number[]; fit?: number; iterations?: number; warnings?: string[]; rankRule?: string })[]) {
+    const g = (l as { ghost?: { ratio: number; kernelSize: number; fit: string; primaries: number; promoted: number; meanR2: number; order?: string } }).ghost;
+    if (g) lines.push(`${l.name}: ghost s = ${g.ratio}, d = ${g.kernelSize}, ${g.fit} fit: ${g.primaries} primaries (${g.promoted} promoted), mean ghost R² ${g.meanR2.toFixed(3)}${g.order ? `; channel order ${g.order}` : ''}`);
     const parts = [l.ranks && `ranks [R_out, R_in] = [${l.ranks.join(', ')}]`, l.factorRanks && `factor T = ${l.factorRanks.join('/')}`, l.fit !== undefined && `fit ${l.fit.toFixed(4)}`, l.iterations !== undefined && `${l.iterations} iterations`, l.rankRule && l.rankRule !== 'fixed' && `rank by ${l.rankRule}`].filter(Boolean);
-    if (l.method !== 'nd' || parts.length) lines.push(`${l.name}: ${l.method}${parts.length ? `, ${parts.join(', ')}` : ''}`);
+    if ((l.method !== 'nd' && !g) || parts.length) lines.push(`${l.name}: ${l.method}${parts.length ? `, ${parts.join(', ')}` : ''}`);
     for (const w of l.warnings ?? []) lines.push(`  warning: ${w}`);
   }
   return lines;

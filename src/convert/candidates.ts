@@ -18,7 +18,7 @@ import { cp3, cp4 } from '../decompose/cp.js';
 import { unfoldingSingularValues } from '../decompose/vbmf.js';
 import { relFrobeniusError } from '../decompose/tensor.js';
 import { convMacs, methodMacs, type LayerGeometry, type MethodRanks } from './method-cost.js';
-import { decoupleFactors, planLayer, type Method, type MethodSettings } from './methods.js';
+import { decoupleFactors, planLayer, type GhostSettings, type Method, type MethodSettings } from './methods.js';
 import { spatialNdReplacement, spatialReplacement } from './spatial-rewrite.js';
 import type { Replacement } from './splice.js';
 
@@ -37,6 +37,9 @@ export interface Candidate {
   ms?: number;
   /** With CandidateOptions.realize: the candidate's layers. */
   replacement?: Replacement;
+  /** Ghost: primaries after promotion and depthwise channels (fix its MACs). */
+  ghostPrimaries?: number;
+  ghostSlots?: number;
 }
 
 export interface LayerCandidates {
@@ -66,7 +69,12 @@ export interface CandidateOptions {
    * grid point instead of using the bound): what `compare` needs to run candidates on inputs.
    */
   realize?: Omit<MethodSettings, 'order'>;
+  /** Ghost: d and the minimum R² (the ratio s is the candidate's rank). */
+  ghost?: GhostSettings;
 }
+
+/** Ghost ratios tried per layer: the useful range (s > 8 leaves almost nothing to the conv). */
+export const GHOST_RATIOS = [2, 3, 4, 6, 8] as const;
 
 /** Each target conv's input and output spatial size; throws when a size is unknown. */
 export function layerGeometries(graph: Graph, convs: Conv2DNode[], inputShapes?: Record<string, (number | null)[]>): Map<string, LayerGeometry> {
@@ -181,6 +189,18 @@ export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: Candid
         const error = total ? Math.min(1, dOut[tr[0]] + dIn[tr[1]]) : 0;
         const c: Candidate = { method, rank: tr[0], tuckerRanks: tr, macs: m, error, errorKind: 'bound' };
         if (opts.realize) realizeWith(c, planLayer(conv, 'tucker2', { tuckerRanks: tr }, { ...opts.realize, order }).decompose());
+        out.push(c);
+      }
+    } else if (method === 'ghost') {
+      // Data-free fits (cheap); the error is the fit's weight-space relative error.
+      const settings: MethodSettings = { order, form: opts.realize?.form ?? 'split', layout: opts.realize?.layout ?? 'NHWC', ghost: opts.ghost };
+      for (const s of GHOST_RATIOS.filter((r) => r <= N)) {
+        const planned = planLayer(conv, 'ghost', { rank: s }, settings);
+        const m = macs('ghost', planned.ranks);
+        if (m >= before) continue;
+        const d = planned.decompose();
+        const c: Candidate = { method, rank: s, macs: m, error: d.kernelRelError ** 2, errorKind: 'exact', ghostPrimaries: planned.ranks.primaries, ghostSlots: planned.ranks.ghostSlots };
+        if (opts.realize) c.replacement = d.replacement;
         out.push(c);
       }
     } else if (method === 'spatial-nd') {

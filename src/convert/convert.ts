@@ -8,7 +8,8 @@ import { foldBatchNorms, type FoldedPair } from './fold-batchnorm.js';
 import { ineligibility, selectLayers, type SelectOptions } from './select.js';
 import { splice, type Replacement } from './splice.js';
 import type { DepthwiseForm } from './nd-rewrite.js';
-import { METHODS, planLayer, type DecomposedLayer, type Method, type MethodDetails, type MethodSettings } from './methods.js';
+import { METHODS, planLayer, type DecomposedLayer, type GhostSettings, type Method, type MethodDetails, type MethodSettings } from './methods.js';
+import { foldSelections } from './fold-selection.js';
 import type { RankRule, RankSpec } from './method-ranks.js';
 import { macRatio } from './method-cost.js';
 
@@ -51,6 +52,13 @@ export interface ConvertOptions extends SelectOptions {
   keepUnprofitable?: boolean;
   /** Called before each selected layer is decomposed (progress for long CP/Tucker runs). */
   onLayer?: (name: string, index: number, total: number) => void;
+  /** Ghost: ratio s, kernel d, fit, minimum R² (methods.ts). */
+  ghost?: GhostSettings;
+  /**
+   * Fold the Ghost layers' channel-order nodes into their consumers (default true). Calibration
+   * turns it off and folds after refitting (foldGhostOrders), since a data fit may re-pick primaries.
+   */
+  foldOrders?: boolean;
 }
 
 /** One replaced conv; method-specific fields (Tucker ranks, CP fit…) come from MethodDetails. */
@@ -84,6 +92,11 @@ export interface Conversion {
   foldedBatchNorms: FoldedPair[];
   /** Convs left regular, and why. */
   kept: { name: string; reason: string }[];
+  /**
+   * Before the Ghost layers' channel orders were folded into their consumers: the same function,
+   * with every layer's output in the original channel order (per-layer errors are measured here).
+   */
+  unfolded?: { graph: Graph; layers: LayerConversion[] };
   /** method 'budget' when a per-layer plan chose the methods. */
   options: { method: Method | 'budget'; order: NdOrder; form: DepthwiseForm } & Pick<ConvertOptions, 'rank' | 'energy' | 'rankRule' | 'tuckerRanks' | 'factorRank'>;
 }
@@ -98,6 +111,20 @@ export function validateRankOptions(opts: ConvertOptions): void {
   if (hasRule && opts.rankRule !== 'vbmf') throw new Error(`--rank-rule "${String(opts.rankRule)}": the only rule is vbmf`);
   if (hasTucker && method !== 'tucker2') throw new Error(`--tucker-ranks applies to --method tucker2, not ${method}; use --rank`);
   if (opts.factorRank !== undefined && method !== 'spatial-nd') throw new Error(`--factor-rank applies to --method spatial-nd, not ${method}`);
+  if (method === 'ghost') {
+    // Ghost's rank is its ratio s (--rank = --ghost-ratio) and τ its minimum R² (--energy = --ghost-min-r2).
+    const g = opts.ghost ?? {};
+    if (hasRule) throw new Error('--method ghost has no VBMF rule: give --ghost-ratio s (and --energy τ to keep ghosts explaining less than τ primary)');
+    if (hasRank && g.ratio !== undefined) throw new Error('--method ghost: give --ghost-ratio or --rank (the same thing), not both');
+    if (hasEnergy && g.minR2 !== undefined) throw new Error('--method ghost: give --ghost-min-r2 or --energy (the same thing), not both');
+    const ratio = opts.rank ?? g.ratio;
+    if (ratio !== undefined && (!Number.isInteger(ratio) || ratio < 1)) throw new Error(`--ghost-ratio ${ratio}: must be a positive integer (e.g. 2)`);
+    if (g.kernelSize !== undefined && (!Number.isInteger(g.kernelSize) || g.kernelSize < 1 || g.kernelSize % 2 === 0)) throw new Error(`--ghost-kernel ${g.kernelSize}: must be an odd positive integer (e.g. 3)`);
+    if (g.fit !== undefined && g.fit !== 'data' && g.fit !== 'weights') throw new Error(`--ghost-fit "${String(g.fit)}": choose data or weights`);
+    const minR2 = opts.energy ?? g.minR2;
+    if (minR2 !== undefined && !(minR2 >= 0 && minR2 <= 1)) throw new Error(`--ghost-min-r2 ${minR2}: must be in [0, 1]`);
+    return;
+  }
   const given = [hasRank, hasEnergy, hasRule, hasTucker].filter(Boolean).length;
   if (given !== 1 && !opts.ranks && !opts.plan) {
     throw new Error(`give exactly one of --rank T or --energy τ${method === 'tucker2' ? ', --tucker-ranks' : ''} or --rank-rule vbmf`);
@@ -126,7 +153,7 @@ export function convertGraph(input: Graph, opts: ConvertOptions): Conversion {
   for (const n of graph.nodes) {
     if (n.op === 'conv2d' && !picked.has(n.name)) kept.push({ name: n.name, reason: ineligibility(n, opts.minInChannels ?? 3) ?? 'not selected (--layers / --skip)' });
   }
-  const settings: MethodSettings = { order, form, layout: graph.layout, maxIterations: opts.maxIterations, seed: opts.seed };
+  const settings: MethodSettings = { order, form, layout: graph.layout, maxIterations: opts.maxIterations, seed: opts.seed, ghost: opts.ghost };
   for (const [index, conv] of targets.entries()) {
     opts.onLayer?.(conv.name, index, targets.length);
     const choice = layerChoice(conv.name, method, opts);
@@ -148,7 +175,23 @@ export function convertGraph(input: Graph, opts: ConvertOptions): Conversion {
     method: opts.plan ? ('budget' as const) : method, order, form,
     rank: opts.rank, energy: opts.energy, rankRule: opts.rankRule, tuckerRanks: opts.tuckerRanks, factorRank: opts.factorRank,
   };
-  return { graph: splice(graph, replacements), reference: graph, layers, foldedBatchNorms: folded, kept, options };
+  const conversion: Conversion = { graph: splice(graph, replacements), reference: graph, layers, foldedBatchNorms: folded, kept, options };
+  return opts.foldOrders === false ? conversion : foldGhostOrders(conversion);
+}
+
+/** Folds every Ghost layer's channel-order node into its consumers where they allow (fold-selection.ts). */
+export function foldGhostOrders(conversion: Conversion): Conversion {
+  const orders = conversion.layers.filter((l) => l.method === 'ghost').map((l) => `${l.name}/order`).filter((n) => conversion.graph.nodes.some((x) => x.name === n));
+  if (orders.length === 0) return conversion;
+  const { graph, folded, kept } = foldSelections(conversion.graph, orders);
+  const layers = conversion.layers.map((l) => {
+    if (l.method !== 'ghost' || !l.ghost) return l;
+    const name = `${l.name}/order`;
+    const why = kept.find((k) => k.name === name)?.reason;
+    const order = folded.has(name) ? 'folded into the consumers' : why ? `kept as a 1×1 selection: ${why}` : 'already in order';
+    return { ...l, output: folded.get(l.output) ?? l.output, replacedBy: l.replacedBy.filter((n) => !folded.has(n)), ghost: { ...l.ghost, order } };
+  });
+  return { ...conversion, graph, layers, unfolded: { graph: conversion.graph, layers: conversion.layers } };
 }
 
 /** The method and rank rule for one layer: the plan's entry, a per-layer rank, or the global options; null = keep regular. */
@@ -176,6 +219,8 @@ function rankLabel(method: Method, r: { rank: number; ranks?: [number, number]; 
       return `K = ${r.rank}`;
     case 'spatial-nd':
       return `K = ${r.rank}, T = ${(r.factorRanks ?? [1, 1]).join('/')}`;
+    case 'ghost':
+      return `s = ${r.rank}`;
   }
 }
 

@@ -9,6 +9,7 @@ import { ndCost, type NdOrder } from '../decompose/nd.js';
 import { cp3Cost, cp4Cost } from '../decompose/cp.js';
 import { tucker2Cost } from '../decompose/tucker2.js';
 import { spatialCost } from '../decompose/spatial.js';
+import { ghostCost } from '../decompose/ghost.js';
 import type { Method } from './methods.js';
 
 export interface LayerGeometry {
@@ -28,6 +29,10 @@ export interface MethodRanks {
   factorRanks?: [number, number];
   /** ND and spatial-nd ordering. */
   order?: NdOrder;
+  /** Ghost (rank = s): primaries after promotion, depthwise channels, d. Default ⌈N/s⌉, ⌈N/s⌉·(s−1), 3. */
+  primaries?: number;
+  ghostSlots?: number;
+  ghostKernel?: number;
 }
 
 /** One output pixel, with the input pixels a stride implies: the ratio the keep-unprofitable rule uses. */
@@ -54,6 +59,10 @@ export function methodMacs(c: Conv2DNode, method: Method, r: MethodRanks, g: Lay
       return tucker2Cost({ N, C, kh, kw, ranks: r.ranks ?? [r.rank, r.rank], ...g });
     case 'spatial':
       return spatialCost({ N, C, kh, kw, rank: r.rank, ...g });
+    case 'ghost': {
+      const m = Math.ceil(N / r.rank);
+      return ghostCost({ C, kh, kw, primaries: r.primaries ?? m, ghostSlots: r.ghostSlots ?? m * (r.rank - 1), kernelSize: r.ghostKernel ?? 3, hOut: g.hOut, wOut: g.wOut });
+    }
     case 'spatial-nd': {
       const K = r.rank;
       const [tv, th] = r.factorRanks ?? [1, 1];

@@ -9,6 +9,7 @@
  *   tucker2     1×1 → k×k core → 1×1                               ranks [R_out, R_in]
  *   spatial     k×1 conv → 1×k conv                                rank K
  *   spatial-nd  spatial, then ND on each factor                    rank K, factor rank T
+ *   ghost       primary conv → d×d depthwise ghosts → concat        ratio s (ghost-rewrite.ts)
  */
 import type { Conv2DNode, Layout } from '../models/ir.js';
 import { reconstruct, type NdOrder, type NdResult } from '../decompose/nd.js';
@@ -23,9 +24,39 @@ import { tucker2Replacement } from './tucker2-rewrite.js';
 import { spatialFactorConvs, spatialNdReplacement, spatialReplacement } from './spatial-rewrite.js';
 import { cpRank, decoupleBySpec, ruleLabel, spatialRank, tucker2Ranks, type RankSpec } from './method-ranks.js';
 import type { MethodRanks } from './method-cost.js';
+import { ghostFromWeights, type GhostFit } from '../decompose/ghost.js';
+import { ghostReplacement } from './ghost-rewrite.js';
 
-export type Method = 'nd' | 'cp' | 'cp4' | 'tucker2' | 'spatial' | 'spatial-nd';
-export const METHODS: readonly Method[] = ['nd', 'cp', 'cp4', 'tucker2', 'spatial', 'spatial-nd'];
+export type Method = 'nd' | 'cp' | 'cp4' | 'tucker2' | 'spatial' | 'spatial-nd' | 'ghost';
+export const METHODS: readonly Method[] = ['nd', 'cp', 'cp4', 'tucker2', 'spatial', 'spatial-nd', 'ghost'];
+
+/** Ghost options (the ratio s is the method's rank: a plan's rank, else `ratio`). */
+export interface GhostSettings {
+  /** s (default 2). */
+  ratio?: number;
+  /** d (default 3). */
+  kernelSize?: number;
+  /** 'weights' (default): data-free; 'data': refit on calibration outputs (src/eval/calibrate-ghost.ts). */
+  fit?: GhostFit;
+  /** Ghosts whose fit explains less than this share of their variance stay primary (default 0). */
+  minR2?: number;
+}
+
+/** What a Ghost conversion reports. */
+export interface GhostDetails {
+  ratio: number;
+  kernelSize: number;
+  fit: GhostFit;
+  /** All primaries, those promoted from ghosts included. */
+  primaries: number;
+  promoted: number;
+  /** Mean R² of the ghost channels' fits. */
+  meanR2: number;
+  /** The promotion threshold used. */
+  minR2?: number;
+  /** How the original channel order is restored: folded into the consumers, or kept (and why). */
+  order?: string;
+}
 
 export interface MethodSettings {
   order: NdOrder;
@@ -35,6 +66,7 @@ export interface MethodSettings {
   maxIterations?: number;
   /** Seed of CP's random restart (same seed → byte-identical factors). */
   seed?: number;
+  ghost?: GhostSettings;
 }
 
 /** What a decomposition reports beyond ND's fields (absent where a method has no such thing). */
@@ -53,6 +85,7 @@ export interface MethodDetails {
   warnings?: string[];
   /** How the rank was chosen: 'fixed', 'energy τ', 'vbmf', or 'budget'. */
   rankRule?: string;
+  ghost?: GhostDetails;
 }
 
 export interface DecomposedLayer {
@@ -162,6 +195,27 @@ export function planLayer(conv: Conv2DNode, method: Method, spec: RankSpec, s: M
             details: { factorRanks, rankRule: rule },
           };
         },
+      };
+    }
+    case 'ghost': {
+      const ratio = spec.rank ?? s.ghost?.ratio ?? 2;
+      const kernelSize = s.ghost?.kernelSize ?? 3;
+      // τ of the energy rule is the minimum R² (τ = 1 keeps every inexact ghost primary: the conv itself).
+      const minR2 = spec.energy ?? s.ghost?.minR2;
+      // The fit is cheap (N² problems of d² unknowns): done now so the MACs count the promoted primaries.
+      const g = ghostFromWeights(conv.kernel, conv.bias, { ratio, kernelSize, minR2, strides: conv.strides, dilations: conv.dilations, name });
+      const ghostR2 = Array.from(g.ghosts).filter((c) => c >= 0).map((c) => g.r2[c]);
+      return {
+        method, rule, ranks: { rank: ratio, primaries: g.primaries.length + g.solo.length, ghostSlots: g.ghosts.length, ghostKernel: kernelSize },
+        decompose: () => ({
+          replacement: ghostReplacement(conv, g, { form: s.form, layout: s.layout }),
+          rank: ratio, maxRank: N,
+          retainedEnergy: 1 - g.relError ** 2, kernelRelError: g.relError, singularValues: [],
+          details: {
+            rankRule: rule,
+            ghost: { ratio, kernelSize, fit: s.ghost?.fit ?? 'weights', minR2, primaries: g.primaries.length + g.solo.length, promoted: g.promoted, meanR2: ghostR2.length ? ghostR2.reduce((a, b) => a + b, 0) / ghostR2.length : 1 },
+          },
+        }),
       };
     }
     default:

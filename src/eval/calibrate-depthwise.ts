@@ -46,7 +46,7 @@ export function depthwiseTail(graph: Graph, replacedBy: string[], output: string
   return null;
 }
 
-function padBefore(node: Conv2DNode, inH: number, inW: number): [number, number] {
+export function padBefore(node: Conv2DNode, inH: number, inW: number): [number, number] {
   if (node.padding === 'valid') return [0, 0];
   if (typeof node.padding === 'object') return [node.padding.pads[0], node.padding.pads[1]];
   const [, , kh, kw] = node.kernel.shape;
@@ -138,4 +138,25 @@ export function applyTaps(graph: Graph, tail: DepthwiseTail, fits: { weight: Flo
     bn.bias[n] = fit.bias[0];
   });
   return { ...graph, nodes: graph.nodes.map((n) => updated.get(n.name) ?? n) };
+}
+
+/** Rows of an activation (batch included) at the sampled pixels: [rows × channels], float64. */
+export function gatherRows(act: Batch, layout: Graph['layout'], rows: Int32Array): Float64Array {
+  const [b, d1, d2, d3] = act.shape;
+  const c = layout === 'NHWC' ? d3 : d1;
+  const hw = layout === 'NHWC' ? d1 * d2 : d2 * d3;
+  void b;
+  const out = new Float64Array(rows.length * c);
+  for (let r = 0; r < rows.length; r++) {
+    const p = rows[r];
+    const bi = Math.floor(p / hw);
+    const q = p - bi * hw;
+    if (layout === 'NHWC') {
+      const base = p * c;
+      for (let ch = 0; ch < c; ch++) out[r * c + ch] = act.data[base + ch];
+    } else {
+      for (let ch = 0; ch < c; ch++) out[r * c + ch] = act.data[(bi * c + ch) * hw + q];
+    }
+  }
+  return out;
 }

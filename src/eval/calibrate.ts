@@ -10,8 +10,9 @@ import { RidgeAccumulator } from '../decompose/least-squares.js';
 import { mulberry32 } from '../decompose/random.js';
 import type { Conversion } from '../convert/convert.js';
 import type { Engine } from './engine.js';
-import { accumulateDepthwise, applyTaps, currentTaps, depthwiseTail, type DepthwiseTail } from './calibrate-depthwise.js';
+import { accumulateDepthwise, applyTaps, currentTaps, depthwiseTail, gatherRows, type DepthwiseTail } from './calibrate-depthwise.js';
 import type { Batch } from './tfjs-run.js';
+import { refitGhost } from './calibrate-ghost.js';
 
 export type CalibrationMode = 'lsq' | 'bias';
 
@@ -39,6 +40,8 @@ export interface LayerCalibration {
 
 export interface Calibration {
   graph: Graph;
+  /** The conversion's layers after calibration (a Ghost data fit may rebuild a layer). */
+  conversionLayers: Conversion['layers'];
   layers: LayerCalibration[];
   mode: CalibrationMode;
   images: number;
@@ -47,27 +50,6 @@ export interface Calibration {
 /** Positions (batch, y, x) sampled once per layer and batch, so Y and Z rows line up. */
 interface Sample {
   rows: Int32Array; // flat pixel indices b·H·W + y·W + x
-}
-
-/** Rows of an activation (batch included) at the sampled pixels: [rows × channels], float64. */
-function gatherRows(act: Batch, layout: Graph['layout'], rows: Int32Array): Float64Array {
-  const [b, d1, d2, d3] = act.shape;
-  const c = layout === 'NHWC' ? d3 : d1;
-  const hw = layout === 'NHWC' ? d1 * d2 : d2 * d3;
-  void b;
-  const out = new Float64Array(rows.length * c);
-  for (let r = 0; r < rows.length; r++) {
-    const p = rows[r];
-    const bi = Math.floor(p / hw);
-    const q = p - bi * hw;
-    if (layout === 'NHWC') {
-      const base = p * c;
-      for (let ch = 0; ch < c; ch++) out[r * c + ch] = act.data[base + ch];
-    } else {
-      for (let ch = 0; ch < c; ch++) out[r * c + ch] = act.data[(bi * c + ch) * hw + q];
-    }
-  }
-  return out;
 }
 
 /** The reference graph with the named convs' activations split out, so pre-activation outputs are nodes. */
@@ -98,7 +80,7 @@ function refitTarget(graph: Graph, output: string): Conv2DNode | null {
 
 export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[], opts: CalibrationOptions = {}): Promise<Calibration> {
   if (inputs.length === 0) throw new Error('calibration needs at least one input batch');
-  if (conv.layers.length === 0) return { graph: conv.graph, layers: [], mode: opts.mode ?? 'lsq', images: inputs.reduce((a, b) => a + b.shape[0], 0) };
+  if (conv.layers.length === 0) return { graph: conv.graph, conversionLayers: conv.layers, layers: [], mode: opts.mode ?? 'lsq', images: inputs.reduce((a, b) => a + b.shape[0], 0) };
   const mode = opts.mode ?? 'lsq';
   const maxRows = opts.rowsPerLayer ?? 8192;
   const rand = mulberry32(opts.seed ?? 1);
@@ -107,6 +89,7 @@ export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[
   const pre = preActivationGraph(conv.reference, new Set(names));
   // A least-squares fit needs a few times more rows than unknowns; more only costs time (F² per row).
   const unknowns = (l: Conversion['layers'][number]) => {
+    if (l.method === 'ghost') return l.kernel[0] * l.kernel[1] * l.kernel[2] + 1;
     const pw = refitTarget(conv.graph, l.output);
     if (pw) return pw.kernel.shape[1] + 1;
     const tail = depthwiseTail(conv.graph, l.replacedBy, l.output);
@@ -135,8 +118,21 @@ export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[
   // 2. Layer by layer, on the network converted (and calibrated) so far.
   let graph = conv.graph;
   const report: LayerCalibration[] = [];
+  const layersOut = [...conv.layers];
   for (const [li, layer] of conv.layers.entries()) {
     opts.onLayer?.(layer.name, li, conv.layers.length);
+    if (layer.method === 'ghost') {
+      if (layer.ghost?.fit !== 'data' || mode !== 'lsq') {
+        report.push({ name: layer.name, refit: null, rows: 0, relErrorBefore: null, relErrorAfter: null, skipped: 'Ghost with the weight-space fit (--ghost-fit weights): left as fitted' });
+        continue;
+      }
+      const reference = conv.reference.nodes.find((n) => n.name === layer.name) as Conv2DNode;
+      const res = await refitGhost(engine, graph, layer, reference, { inputs, rows: (samples.get(layer.name) as Sample[]).map((x) => x.rows), targets: targets.get(layer.name) as Float64Array[] }, { lambda: opts.lambda ?? 1e-3, minR2: layer.ghost.minR2 });
+      graph = res.graph;
+      layersOut[li] = res.layer;
+      report.push({ name: layer.name, refit: res.accepted ? res.layer.replacedBy.join(', ') : null, rows: res.rows, relErrorBefore: res.before, relErrorAfter: Math.min(res.before, res.after), ...(res.accepted ? {} : { skipped: 'the data fit did not lower the error; kept the weight-space fit' }) });
+      continue;
+    }
     const target = refitTarget(graph, layer.output);
     if (!target) {
       const tail = depthwiseTail(graph, layer.replacedBy, layer.output);
@@ -175,7 +171,7 @@ export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[
     graph = { ...graph, nodes: graph.nodes.map((n) => (n.name === target.name ? refit : n)) };
     report.push({ name: layer.name, refit: target.name, rows: acc.rows, relErrorBefore: before, relErrorAfter: after });
   }
-  return { graph, layers: report, mode, images: inputs.reduce((a, b) => a + b.shape[0], 0) };
+  return { graph, conversionLayers: layersOut, layers: report, mode, images: inputs.reduce((a, b) => a + b.shape[0], 0) };
 }
 
 async function refitDepthwise(

@@ -37,17 +37,19 @@ export async function measureConversion(runner: GraphRunner, conv: Conversion, o
     refOutputs.forEach((n, i) => refActs.set(n, acts[i]));
   }
   for (const n of ref.inputs) refActs.set(n, input);
-  const convActs = conv.layers.length ? await runner.run(conv.graph, input, conv.layers.map((l) => l.output)) : [];
+  // Per layer: the graph before any channel-order folding (the same function, outputs in the original order).
+  const perLayer = conv.unfolded ?? { graph: conv.graph, layers: conv.layers };
+  const convActs = perLayer.layers.length ? await runner.run(perLayer.graph, input, perLayer.layers.map((l) => l.output)) : [];
   const [origOut] = await runner.run(original, input);
   const [convOut] = await runner.run(conv.graph, input);
 
   const layers: LayerOutputError[] = [];
-  for (const [i, layer] of conv.layers.entries()) {
+  for (const [i, layer] of perLayer.layers.entries()) {
     const inName = inputsOf(layer.name);
     const a = refActs.get(inName) as Batch;
     // In the converted graph the replacement reads the converted predecessor; feed it the reference activation instead.
     const part = new Set(layer.replacedBy);
-    const repNodes = conv.graph.nodes.filter((n) => part.has(n.name));
+    const repNodes = perLayer.graph.nodes.filter((n) => part.has(n.name));
     const feed = repNodes.flatMap((n) => n.inputs).find((i) => !part.has(i)) as string;
     const inputNode: InputNode = { op: 'input', name: feed, inputs: [], shape: a.shape.slice(1), dtype: 'float32' };
     const mini: Graph = { name: `${layer.name}_local`, layout: ref.layout, nodes: [inputNode, ...repNodes], inputs: [feed], outputs: [layer.output] };

@@ -105,6 +105,7 @@ function pointLabel(c: Candidate): string {
   if (c.tuckerRanks) return `${c.tuckerRanks[0]}×${c.tuckerRanks[1]}`;
   if (c.method === 'nd') return `T=${c.rank}`;
   if (c.method === 'cp' || c.method === 'cp4') return `R=${c.rank}`;
+  if (c.method === 'ghost') return `s=${c.rank}${c.ghostPrimaries !== undefined ? `, m=${c.ghostPrimaries}` : ''}`;
   return c.factorRank !== undefined ? `K=${c.rank}, T=${c.factorRank}` : `K=${c.rank}`;
 }
 
