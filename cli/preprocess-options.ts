@@ -1,6 +1,6 @@
 /** The preprocessing flags every command that feeds images to a model shares (src/eval/preprocess.ts). */
 import { Option, type Command } from 'commander';
-import { PRESETS, resolvePreprocessing, type Preprocessing } from '../src/eval/preprocess.js';
+import { PRESETS, resolvePreprocessing, type Preprocessing, type PreprocessOptions } from '../src/eval/preprocess.js';
 import { declaredInputRange } from '../src/models/packaged.js';
 import type { Graph } from '../src/models/ir.js';
 
@@ -17,10 +17,15 @@ export function addPreprocessOptions(cmd: Command): Command {
     .option('--crop <S|H,W>', 'centre-crop photos to S×S or H×W after --resize', numbers);
 }
 
-/** The preprocessing for `graph` (loaded from `modelPath`) from the parsed flags. */
-export function preprocessingFrom(o: Record<string, unknown>, graph: Graph, modelPath: string): Preprocessing {
-  return resolvePreprocessing(graph, {
+/** The parsed flags as the library's options. */
+export function preprocessFlags(o: Record<string, unknown>): PreprocessOptions {
+  return {
     preset: o.preprocess as string | undefined, mean: o.mean as number[] | undefined, std: o.std as number[] | undefined,
     scale: o.scale as string | undefined, channels: o.channels as string | undefined, resize: o.resize as number[] | undefined, crop: o.crop as number[] | undefined,
-  }, declaredInputRange(modelPath));
+  };
+}
+
+/** The preprocessing for `graph` (loaded from `modelPath`) from the parsed flags. */
+export function preprocessingFrom(o: Record<string, unknown>, graph: Graph, modelPath: string): Preprocessing {
+  return resolvePreprocessing(graph, preprocessFlags(o), declaredInputRange(modelPath));
 }

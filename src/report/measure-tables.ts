@@ -46,11 +46,11 @@ export function sweepText(r: SweepReport): string {
   const cls = r.task === 'classification';
   const rows = [r.baseline, ...r.rows].map((x) => [
     x.setting, String(x.replacedLayers), formatCount(x.macs), `${fx(x.theoreticalSpeedup)}×`, ms(x.latency), `${fx(x.measuredSpeedup)}×`, fx(x.speedupRatio),
-    ...(cls ? [pct(x.top1), pct(x.top5), pct(x.agreement)] : [fx(x.psnrVsOriginalDb), fx(x.psnrVsGroundTruthDb)]),
+    ...(cls ? [pct(x.top1), pct(x.top5), pct(x.agreement), fx(x.meanKl, 4)] : [fx(x.psnrVsOriginalDb), fx(x.psnrVsGroundTruthDb)]),
   ]);
   return [
     `${r.model} on ${r.data} (${r.evaluation.n} ${cls ? 'images' : 'photos'}); latency: ${r.backend}${r.threads ? ` (${r.threads} threads)` : ''}, batch ${r.latency.batchSize}, input ${r.latency.inputShape.join('×')}, ${r.latency.runs} runs`,
     '',
-    renderTable(['setting', 'convs', 'MACs', 'theoretical', 'median ms (p10–p90)', 'measured', 'ratio', ...(cls ? ['top-1', 'top-5', 'agreement'] : ['PSNR vs orig (dB)', 'PSNR vs GT (dB)'])], rows, ['l']),
+    renderTable(['setting', 'convs', 'MACs', 'theoretical', 'median ms (p10–p90)', 'measured', 'ratio', ...(cls ? ['top-1', 'top-5', 'agreement', 'mean KL'] : ['PSNR vs orig (dB)', 'PSNR vs GT (dB)'])], rows, ['l']),
   ].join('\n');
 }
