@@ -1,6 +1,8 @@
 /** netdecouple's library API. */
 export * from './models/ir.js';
 export { loadGraph, formatOf } from './models/load.js';
+export { modelFiles, ModelFormatError } from './models/io.js';
+export { resolvePreprocessing, describePreprocessing, photoToExample, PRESETS, type Preprocessing, type PreprocessOptions } from './eval/preprocess.js';
 export { inferShapes, parseInputShape } from './models/shapes.js';
 export { graphCosts, totalCost, learnedParams } from './models/cost.js';
 export { ZOO, zooEntry, buildZooModel, type ZooOptions } from './models/zoo/index.js';

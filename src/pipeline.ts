@@ -7,9 +7,10 @@ import { jsonSafe } from './report/json.js';
 
 export { jsonSafe };
 import type { Graph } from './models/ir.js';
-import { loadGraph, formatOf } from './models/load.js';
+import { loadGraph, formatOf, modelFiles } from './models/io.js';
 import { parseInputShape, type Shape } from './models/shapes.js';
-import { layersModelFiles } from './models/tfjs/load.js';
+import { declaredInputRange } from './models/packaged.js';
+import { describePreprocessing, resolvePreprocessing, type Preprocessing, type PreprocessOptions } from './eval/preprocess.js';
 import { writeFolderAtomically } from './models/atomic-dir.js';
 import { convertGraph, foldGhostOrders, validateRankOptions, type Conversion, type ConvertOptions } from './convert/convert.js';
 import { createRunner, type RuntimeChoice } from './eval/runner.js';
@@ -34,8 +35,10 @@ export const VERSION: string = projectVersion();
 export interface ConvertModelOptions extends ConvertOptions {
   /** "H,W" for models with free spatial dimensions. */
   inputShape?: string;
-  /** A PNG to measure the output error on (TF.js image models). */
+  /** A photo (PNG or JPEG) to measure the output error on, brought to the model's input by the preprocessing. */
   inputImage?: string;
+  /** How the model expects its input (preprocess.ts); default: the model's declared range or the default rule. */
+  preprocess?: PreprocessOptions;
   /** Skip the measurement on an input (costs and kernel errors only). */
   evaluate?: boolean;
   /** tfjs backend or 'ort'; 'auto' = tfjs (node → wasm → cpu) for TF.js models, ORT for ONNX. */
@@ -67,23 +70,40 @@ export interface ConvertModelResult {
   conversion: Conversion;
   errors: ConversionErrors | null;
   input: InputSpec | null;
+  preprocessing: Preprocessing;
   report: ConversionReport;
   /** The speed budget's choices and figures (also in report.json as `budget`), with --target-speedup. */
   budget: BudgetReport | null;
 }
 
-export async function resolveInput(graph: Graph, opts: { inputShape?: string; inputImage?: string; seed?: number }): Promise<InputSpec> {
+export async function resolveInput(graph: Graph, opts: { inputShape?: string; inputImage?: string; seed?: number; preprocessing?: Preprocessing }): Promise<InputSpec> {
   const shape = opts.inputShape ? Object.values(parseInputShape(opts.inputShape, graph))[0] : undefined;
   if (shape) checkActivations(graph, { [graph.inputs[0]]: shape });
-  const spec = opts.inputImage ? await imageInput(graph, opts.inputImage) : randomInput(graph, shape, { seed: opts.seed });
+  const spec = opts.inputImage
+    ? await imageInput(graph, opts.inputImage, { preprocessing: opts.preprocessing, shape })
+    : randomInput(graph, shape, { seed: opts.seed, preprocessing: opts.preprocessing });
   checkActivations(graph, { [graph.inputs[0]]: spec.shape }, { what: opts.inputImage ? `the ${spec.shape.slice(0, 2).join('×')} image ${opts.inputImage}` : undefined });
   return spec;
+}
+
+/**
+ * The input, worked out once: the measurement input (a photo, or seeded random pixels, through the
+ * preprocessing) when the models will run, and the per-example shape costs are counted at.
+ */
+async function workOutInput(original: Graph, opts: ConvertModelOptions, preprocessing: Preprocessing): Promise<{ input: InputSpec | null; inputShapes: Record<string, Shape> | undefined }> {
+  const needsInput = opts.evaluate !== false || opts.inputImage !== undefined;
+  const input = needsInput ? await resolveInput(original, { ...opts, preprocessing }) : null;
+  const inputShapes = input ? { [original.inputs[0]]: input.shape } : opts.inputShape ? parseInputShape(opts.inputShape, original) : undefined;
+  if (!input && inputShapes) checkActivations(original, inputShapes);
+  return { input, inputShapes };
 }
 
 export async function convertModel(modelPath: string, opts: ConvertModelOptions): Promise<ConvertModelResult> {
   if (opts.targetSpeedup === undefined) validateRankOptions(opts);
   const original = await loadGraph(modelPath);
-  const budget = opts.targetSpeedup === undefined ? null : await planBudget(original, opts);
+  const preprocessing = resolvePreprocessing(original, opts.preprocess, declaredInputRange(modelPath));
+  const { input, inputShapes } = await workOutInput(original, opts, preprocessing);
+  const budget = opts.targetSpeedup === undefined ? null : await planBudget(original, opts, inputShapes);
   const t0 = performance.now();
   const onLayer = (name: string, i: number, n: number) => opts.onProgress?.('decompose', name, i, n);
   // With calibration the Ghost layers' channel order is folded after their data fit (a data fit may re-pick primaries).
@@ -93,15 +113,13 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
   const decomposeSeconds = (performance.now() - t0) / 1000;
 
   let backend: string | null = null;
-  let input: InputSpec | null = null;
   let errors: ConversionErrors | null = null;
   let uncalibratedErrors: ConversionErrors | null = null;
   let evaluateSeconds: number | null = null;
-  let inputShapes: Record<string, Shape> | undefined = opts.inputShape ? parseInputShape(opts.inputShape, original) : undefined;
   let calibration: CalibrationReport | null = null;
   let uncalibrated: Conversion | null = null;
   if (opts.calibrate) {
-    const data = await loadCalibrationData(opts.calibrate, original, { samples: opts.calibSamples, tile: opts.calibTile, seed: opts.seed });
+    const data = await loadCalibrationData(opts.calibrate, original, { samples: opts.calibSamples, tile: opts.calibTile, seed: opts.seed, preprocessing });
     const engine = await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
     const t2 = performance.now();
     const cal = await calibrate(engine, conversion, data.batches, { mode: opts.calibMode, seed: opts.seed, onLayer: (name, i, n) => opts.onProgress?.('calibrate', name, i, n) });
@@ -109,19 +127,19 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
     conversion = foldGhostOrders({ ...conversion, graph: cal.graph, layers: cal.conversionLayers ?? conversion.layers });
     calibration = { data: data.description, images: data.images, mode: cal.mode, backend: engine.name, seconds: (performance.now() - t2) / 1000, layers: cal.layers };
   }
-  if (opts.evaluate !== false) {
+  if (opts.evaluate !== false && input) {
     const runner = await createRunner(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
     backend = runner.name;
-    input = await resolveInput(original, opts);
-    inputShapes = { [original.inputs[0]]: input.shape };
     const t1 = performance.now();
-    const range = opts.inputImage ? 255 : undefined;
+    // A photo fed as 0-255 pixels to an image-to-image model: its output is an image of range 255.
+    const range = opts.inputImage && preprocessing.name === '0-255' ? 255 : undefined;
     errors = await measureConversion(runner, conversion, original, input.batch, range);
     if (uncalibrated) uncalibratedErrors = await measureConversion(runner, uncalibrated, original, input.batch, range);
     evaluateSeconds = (performance.now() - t1) / 1000;
   }
   const report = buildReport(original, conversion, errors, {
     version: VERSION, model: modelPath, backend, inputShapes, input: input?.description ?? null, decomposeSeconds, evaluateSeconds, calibration, uncalibratedErrors,
+    preprocessing: describePreprocessing(preprocessing, original),
   });
   if (budget?.timing) {
     const [before, after] = await timeGraphPair(budget.timing.engine, original, conversion.graph, budget.timing.input);
@@ -129,17 +147,11 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
   }
   addMethodFields(report, conversion, budget?.report ?? null);
   if (opts.outDir) await saveConversion(opts.outDir, conversion.graph, report, modelPath, { force: opts.force });
-  return { original, conversion, errors, input, report, budget: budget?.report ?? null };
+  return { original, conversion, errors, input, preprocessing, report, budget: budget?.report ?? null };
 }
 
 export async function saveConversion(outDir: string, graph: Graph, report: ConversionReport, modelPath: string, opts: { force?: boolean; extra?: Record<string, Uint8Array> } = {}): Promise<void> {
-  const files: Record<string, Uint8Array | string> = { 'report.json': JSON.stringify(report, jsonSafe, 2), ...opts.extra };
-  if (formatOf(modelPath) === 'onnx') {
-    const { graphToOnnx } = await import('./models/onnx/write.js');
-    files['model.onnx'] = graphToOnnx(graph);
-  } else {
-    Object.assign(files, layersModelFiles(graph));
-  }
+  const files = { 'report.json': JSON.stringify(report, jsonSafe, 2), ...opts.extra, ...(await modelFiles(graph, formatOf(modelPath))) };
   await writeFolderAtomically(outDir, files, { protect: [modelPath], force: opts.force });
 }
 
@@ -167,17 +179,12 @@ interface PlannedBudget {
 }
 
 /** --target-speedup: candidates per layer, their measured times with --by latency, and the solver's plan. */
-async function planBudget(original: Graph, opts: ConvertModelOptions): Promise<PlannedBudget> {
+async function planBudget(original: Graph, opts: ConvertModelOptions, inputShapes: Record<string, Shape> | undefined): Promise<PlannedBudget> {
   if (opts.rank !== undefined || opts.energy !== undefined || opts.rankRule !== undefined || opts.tuckerRanks !== undefined || opts.ranks) {
     throw new Error("--target-speedup chooses every layer's method and rank; drop --rank / --energy / --rank-rule / --tucker-ranks");
   }
   const by = opts.by ?? 'macs';
   if (by !== 'macs' && by !== 'latency') throw new Error(`--by "${String(by)}": choose macs or latency`);
-  const inputShapes = opts.inputShape
-    ? parseInputShape(opts.inputShape, original)
-    : opts.inputImage
-      ? { [original.inputs[0]]: (await imageInput(original, opts.inputImage)).shape }
-      : undefined;
   const bc = budgetCandidates(original, {
     layers: opts.layers, skip: opts.skip, minInChannels: opts.minInChannels, foldBatchNorm: opts.foldBatchNorm, inputShapes,
     methods: opts.methods ?? [opts.method ?? 'nd'], order: opts.order, cpIterations: opts.maxIterations, ghost: opts.ghost,

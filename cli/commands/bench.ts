@@ -10,9 +10,10 @@ import { int, num, print } from '../options.js';
 import { checkActivations } from '../../src/models/activation-memory.js';
 import { inputNodeOf } from '../../src/eval/inputs.js';
 import { progress } from '../progress.js';
+import { addPreprocessOptions, preprocessingFrom } from '../preprocess-options.js';
 
 export function registerBench(program: Command): void {
-  program
+  const cmd = program
     .command('bench')
     .description('time a model (and a converted one) in one process on one backend: whole model and per replaced layer, measured vs theoretical speedup')
     .argument('<model>', 'model.json (TF.js LayersModel), its folder, or an .onnx file')
@@ -29,8 +30,8 @@ export function registerBench(program: Command): void {
     .option('--warmup <n>', 'untimed warm-up runs', int, 3)
     .option('--no-per-layer', 'skip timing each replaced layer alone')
     .option('--seed <n>', 'seed of the random inputs', int, 1)
-    .option('--json', 'print the report as JSON on stdout')
-    .action(async (model: string, o) => {
+    .option('--json', 'print the report as JSON on stdout');
+  addPreprocessOptions(cmd).action(async (model: string, o) => {
       if (o.against && (o.rank !== undefined || o.energy !== undefined)) throw new Error('give either --against <converted model> or --rank/--energy, not both');
       const original = await loadGraph(model);
       const inputShape = o.inputShape ? Object.values(parseInputShape(o.inputShape, original))[0] : undefined;
@@ -46,7 +47,7 @@ export function registerBench(program: Command): void {
       const steps = converted ? 1 + (o.perLayer ? replacedLayers(original, converted).length : 0) : 1;
       const bar = progress(steps, !o.json && process.stdout.isTTY === true);
       const report = await benchLatency(engine, original, converted, {
-        batchSize: o.batch, inputShape, runs: o.runs, warmup: o.warmup, seed: o.seed, perLayer: o.perLayer, onStep: (l) => bar.step(l),
+        preprocessing: preprocessingFrom(o, original, model), batchSize: o.batch, inputShape, runs: o.runs, warmup: o.warmup, seed: o.seed, perLayer: o.perLayer, onStep: (l) => bar.step(l),
         model, against: o.against ?? (converted ? `in-process ${o.order} ${o.rank !== undefined ? `T=${o.rank}` : `τ=${o.energy}`} (${o.form})` : null),
       });
       bar.done();

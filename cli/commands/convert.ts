@@ -4,6 +4,7 @@ import { conversionTable } from '../../src/report/table.js';
 import { RUNTIME_CHOICES } from '../../src/eval/runner.js';
 import { FORCE_HELP, int, list, num, prepareOut, print } from '../options.js';
 import { progress } from '../progress.js';
+import { addPreprocessOptions, preprocessFlags } from '../preprocess-options.js';
 import { METHODS, type Method } from '../../src/convert/methods.js';
 import { renderTable } from '../../src/report/table.js';
 import { formatCount } from '../../src/models/cost.js';
@@ -11,7 +12,7 @@ import type { BudgetReport } from '../../src/convert/budget-plan.js';
 import type { ConversionReport } from '../../src/report/conversion-report.js';
 
 export function registerConvert(program: Command): void {
-  program
+  const cmd = program
     .command('convert')
     .description('decompose every eligible conv and write the converted model + report.json')
     .argument('<model>', 'model.json (TF.js LayersModel), its folder, or an .onnx file')
@@ -38,7 +39,7 @@ export function registerConvert(program: Command): void {
     .option('--keep-unprofitable', 'also replace convs whose decomposition would cost more MACs than they do')
     .option('--no-fold-bn', 'do not fold BatchNormalization into the preceding conv')
     .option('--input-shape <H,W>', 'spatial size for costs and the measurement input')
-    .option('--input <image.png>', 'measure output error on this image (default: seeded random input)')
+    .option('--input <photo>', 'measure output error on this PNG/JPEG photo, preprocessed (default: seeded random pixels, preprocessed)')
     .option('--calibrate <data>', 'refit each replaced layer\'s last 1×1 conv by least squares on unlabelled data: fashion-mnist-train[:N] or images:<folder>')
     .option('--calib-samples <n>', 'calibration images (or photo tiles)', int)
     .option('--calib-tile <px>', 'photo tile side for models that take any size (default 64)', int)
@@ -48,8 +49,8 @@ export function registerConvert(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads', int, 2)
     .option('--seed <n>', 'seed of the random measurement input', int, 1)
     .option('--json', 'print the report as JSON on stdout')
-    .option('--force', FORCE_HELP)
-    .action(async (model: string, o) => {
+    .option('--force', FORCE_HELP);
+  addPreprocessOptions(cmd).action(async (model: string, o) => {
     prepareOut(o.out, o, [model, o.input, o.calibrate]);
     const bars = new Map<string, ReturnType<typeof progress>>();
     const onProgress = (stage: string, layer: string, i: number, n: number) => {
@@ -66,7 +67,7 @@ export function registerConvert(program: Command): void {
       ghost: { ratio: o.ghostRatio, kernelSize: o.ghostKernel, fit: o.ghostFit ?? (o.calibrate && o.method === 'ghost' ? 'data' : 'weights'), minR2: o.ghostMinR2 },
       targetSpeedup: o.targetSpeedup, by: o.by, methods: o.methods ? checkMethods(o.methods) : undefined,
       minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape, inputImage: o.input,
-      evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out, force: o.force,
+      preprocess: preprocessFlags(o), evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out, force: o.force,
     });
     for (const b of bars.values()) b.done();
     print(o.json, report, [conversionTable(report), ...methodLines(report), ...(budget ? [budgetText(budget)] : []), `wrote ${o.out}/ (model + report.json)`].join('\n'));

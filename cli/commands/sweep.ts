@@ -14,9 +14,10 @@ import { sweepText } from '../../src/report/measure-tables.js';
 import { FORCE_HELP, int, list, num, prepareOut, print } from '../options.js';
 import { progress } from '../progress.js';
 import { checkActivations } from '../../src/models/activation-memory.js';
+import { addPreprocessOptions, preprocessingFrom } from '../preprocess-options.js';
 
 export function registerSweep(program: Command): void {
-  program
+  const cmd = program
     .command('sweep')
     .description('convert at every rank/order (and energy) setting, measure accuracy or PSNR and latency; write sweep.json, sweep.csv, SVG plots and report.html')
     .argument('<model>', 'model.json (TF.js LayersModel), its folder, or an .onnx file')
@@ -44,24 +45,26 @@ export function registerSweep(program: Command): void {
     .addOption(new Option('--calib-mode <m>', 'lsq refits weights and bias; bias only re-centres biases').choices(['lsq', 'bias']).default('lsq'))
     .option('--png', 'also write the charts as PNG')
     .option('--seed <n>', 'seed of the random timing input', int, 1)
+    .option('--labels <labels.txt>', 'images:<folder> with class subfolders: class names one a line, in the model\'s class order')
     .option('--json', 'print sweep.json on stdout')
-    .option('--force', FORCE_HELP)
-    .action(async (model: string, o) => {
+    .option('--force', FORCE_HELP);
+  addPreprocessOptions(cmd).action(async (model: string, o) => {
       prepareOut(o.out, o, [model, o.data, o.calibrate]);
       const graph = await loadGraph(model);
       const ranks = o.ranks ? parseRanks(o.ranks) : undefined;
       const energies = o.energies ? parseEnergies(o.energies) : undefined;
-      const data = await loadDataset(o.data, graph);
+      const preprocessing = preprocessingFrom(o, graph, model);
+      const data = await loadDataset(o.data, graph, { preprocessing, labels: o.labels });
       const inputShape = o.inputShape ? (Object.values(parseInputShape(o.inputShape, graph))[0] as number[]) : undefined;
       if (inputShape) checkActivations(graph, { [graph.inputs[0]]: inputShape }, { batch: o.latencyBatch });
       const folderOf = (t: string) => (t.startsWith('images:') ? path.resolve(t.slice(7)) : null);
       if (o.calibrate && folderOf(o.calibrate) !== null && folderOf(o.calibrate) === folderOf(o.data)) throw new Error(`--calibrate ${o.calibrate}: calibrating on the evaluation data would leak it into the measurement; use other photos`);
-      const calibration = o.calibrate ? { data: await loadCalibrationData(o.calibrate, graph, { samples: o.calibSamples, seed: o.seed }), mode: o.calibMode } : undefined;
+      const calibration = o.calibrate ? { data: await loadCalibrationData(o.calibrate, graph, { samples: o.calibSamples, seed: o.seed, preprocessing }), mode: o.calibMode } : undefined;
       const engine = await createEngine(o.backend, graph.layout, { threads: o.threads });
       let live = progress(1, false);
       const report = await runSweep(engine, graph, data, {
         ranks, energies, orders: o.orders, form: o.form, layers: o.layers, skip: o.skip, minInChannels: o.minInChannels, keepUnprofitable: o.keepUnprofitable,
-        latencyBatch: o.latencyBatch, inputShape, calibration, runs: o.runs, warmup: o.warmup, evalBatch: o.batch, seed: o.seed, model,
+        latencyBatch: o.latencyBatch, inputShape, calibration, preprocessing, runs: o.runs, warmup: o.warmup, evalBatch: o.batch, seed: o.seed, model,
         onPlan: (n) => { live = progress(n, !o.json && process.stdout.isTTY === true); },
         onStep: (l) => live.step(l),
       });

@@ -2,14 +2,17 @@
  * Calibration inputs — unlabelled, and never the evaluation data:
  *   fashion-mnist-train[:N]  the committed 2 000-image subset of the official *training* split
  *                            (fixtures/fashion-mnist-calibration/), or the Debian package's full one
- *   images:<folder>          seeded random tiles of the photos in a folder (super-resolution models)
+ *   images:<folder>          photos of any size: brought to a fixed-size model's input by the
+ *                            preprocessing, or seeded random tiles for models that take any size
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Graph } from '../models/ir.js';
 import { spatialOf } from '../models/shapes.js';
 import { loadFashionMnist, fashionMnistFixtureDir } from './data/fashion-mnist.js';
 import { readImage } from './datasets.js';
+import type { RgbImage } from './image.js';
+import { exampleSizeFor, listImageFolder, readExamples } from './image-folder.js';
+import { describePreprocessing, fitGeometry, fixedInputSize, hwcToChw, inputChannels, normalisePixels, normaliseTensor, resizeBilinear, resolvePreprocessing, type Preprocessing } from './preprocess.js';
 import { seededUniform } from './inputs.js';
 import type { Batch } from './tfjs-run.js';
 
@@ -25,6 +28,8 @@ export interface CalibrationDataOptions {
   /** Tile side for photo folders when the model takes any size; default 64. */
   tile?: number;
   seed?: number;
+  /** How photos become model inputs (default: the model's, preprocess.ts). */
+  preprocessing?: Preprocessing;
 }
 
 function chunk(data: Float32Array, n: number, shape: number[], per: number): Batch[] {
@@ -47,45 +52,72 @@ export async function loadCalibrationData(text: string, graph: Graph, opts: Cali
     if (!(n > 0)) throw new Error(`--calibrate ${text}: the number of images must be positive`);
     const committed = path.join(fashionMnistFixtureDir(), '..', 'fashion-mnist-calibration');
     const data = loadFashionMnist({ split: 'train', dir: n <= 2000 ? committed : undefined, limit: n });
-    if (graph.layout !== 'NHWC' || h !== 28 || w !== 28 || c !== 1) {
-      throw new Error(`--calibrate ${text}: Fashion-MNIST images are 28×28×1 NHWC, the model takes [${input.shape.map((d) => d ?? '?')}] (${graph.layout})`);
+    if (h !== 28 || w !== 28 || c !== 1) {
+      throw new Error(`--calibrate ${text}: Fashion-MNIST images are 28×28×1, the model takes [${input.shape.map((d) => d ?? '?')}] (${graph.layout})`);
     }
-    return { batches: chunk(data.images, data.n, [28, 28, 1], 64), images: data.n, description: `Fashion-MNIST training split, first ${data.n} images (${data.dir})` };
+    const p = opts.preprocessing;
+    const images = !p || p.name === '0-1' ? data.images : normaliseTensor(data.images.map((v) => Math.round(v * 255)), [28, 28, 1], graph.layout, p);
+    return { batches: chunk(images, data.n, graph.layout === 'NCHW' ? [1, 28, 28] : [28, 28, 1], 64), images: data.n, description: `Fashion-MNIST training split, first ${data.n} images (${data.dir})${p && p.name !== '0-1' ? `; preprocessing ${describePreprocessing(p, graph)}` : ''}` };
   }
   if (text === 'fashion-mnist' || text.startsWith('fashion-mnist:') || text.startsWith('fashion-mnist-test')) {
     throw new Error(`--calibrate ${text}: calibrating on the test split would leak into evaluation; use fashion-mnist-train[:N]`);
   }
   const im = text.match(/^images:(.+)$/);
-  if (im) {
-    const dir = im[1];
-    const files = (await fs.readdir(dir).catch(() => {
-      throw new Error(`--calibrate ${text}: folder not found`);
-    })).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort();
-    if (files.length === 0) throw new Error(`--calibrate ${text}: no PNG or JPEG images in ${dir}`);
-    if (c !== null && c !== 3) throw new Error(`--calibrate ${text}: photo tiles need a model with 3 input channels, it takes ${c}`);
-    const th = h ?? opts.tile ?? 64;
-    const tw = w ?? opts.tile ?? 64;
-    const n = opts.samples ?? 16;
-    const photos = await Promise.all(files.map((f) => readImage(path.join(dir, f))));
-    const rnd = seededUniform(2 * n, opts.seed ?? 1, 0, 1);
-    const data = new Float32Array(n * th * tw * 3);
-    for (let i = 0; i < n; i++) {
-      const p = photos[i % photos.length];
-      if (p.height < th || p.width < tw) throw new Error(`--calibrate ${text}: ${files[i % photos.length]} is smaller than the ${th}×${tw} tiles`);
-      const y0 = Math.floor(rnd[2 * i] * (p.height - th + 1));
-      const x0 = Math.floor(rnd[2 * i + 1] * (p.width - tw + 1));
-      for (let y = 0; y < th; y++) data.set(p.data.subarray(((y0 + y) * p.width + x0) * 3, ((y0 + y) * p.width + x0 + tw) * 3), (i * th + y) * tw * 3);
-    }
-    const nchw = graph.layout === 'NCHW';
-    return { batches: chunk(nchw ? toNchw(data, n, th, tw) : data, n, nchw ? [3, th, tw] : [th, tw, 3], 4), images: n, description: `${n} random ${th}×${tw} tiles of ${files.length} photos in ${dir} (seed ${opts.seed ?? 1})` };
-  }
+  if (im) return photoCalibration(text, im[1], graph, opts);
   throw new Error(`--calibrate "${text}": unknown calibration data; use fashion-mnist-train[:N] or images:<folder>`);
 }
 
-/** ONNX models take NCHW: tiles are cut as HWC, then transposed. */
-function toNchw(data: Float32Array, n: number, h: number, w: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < n; i++)
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) out[((i * 3 + c) * h + y) * w + x] = data[((i * h + y) * w + x) * 3 + c];
-  return out;
+/**
+ * Photos, any size, PNG or JPEG (a folder, or a labelled one: its class subfolders are walked and
+ * the labels ignored), through the model's preprocessing: a fixed-size model gets each photo
+ * resized/cropped to its input (--resize/--crop, else cover and centre-crop), one example per photo;
+ * a model that takes any size gets seeded random tiles (--calib-tile, default 64) of the photos,
+ * each photo first resized up when it is smaller than a tile.
+ */
+async function photoCalibration(text: string, dir: string, graph: Graph, opts: CalibrationDataOptions): Promise<CalibrationData> {
+  const what = `--calibrate ${text}`;
+  const files = (await listImageFolder(dir, what)).files;
+  const p = opts.preprocessing ?? resolvePreprocessing(graph);
+  const fixed = fixedInputSize(graph);
+  const c = (inputChannels(graph) ?? 3) === 1 ? 1 : 3;
+  const how = `preprocessing ${describePreprocessing(p, graph)}`;
+  if (fixed) {
+    const n = Math.min(opts.samples ?? files.length, files.length);
+    const shape = exampleSizeFor(graph, p, what);
+    const data = await readExamples(files, 0, n, { graph, preprocessing: p, shape });
+    const ex = graph.layout === 'NCHW' ? [c, shape[0], shape[1]] : shape;
+    return { batches: chunk(data, n, ex, 4), images: n, description: `${n} photos in ${dir}, each brought to ${shape[0]}×${shape[1]}; ${how}` };
+  }
+  const th = opts.tile ?? 64;
+  const tw = opts.tile ?? 64;
+  const n = opts.samples ?? 16;
+  const rnd = seededUniform(2 * n, opts.seed ?? 1, 0, 1);
+  const per = th * tw * c;
+  const data = new Float32Array(n * per);
+  const photos = new Map<number, RgbImage>();
+  for (let i = 0; i < n; i++) {
+    const f = i % files.length;
+    if (!photos.has(f)) photos.set(f, coverTile(fitGeometry(await readImage(files[f]), p, null), th, tw));
+    const img = photos.get(f) as RgbImage;
+    const y0 = Math.floor(rnd[2 * i] * (img.height - th + 1));
+    const x0 = Math.floor(rnd[2 * i + 1] * (img.width - tw + 1));
+    const tile = centreCropAt(img, y0, x0, th, tw);
+    const hwc = normalisePixels(tile, p, c);
+    data.set(graph.layout === 'NCHW' ? hwcToChw(hwc, th, tw, c) : hwc, i * per);
+  }
+  const ex = graph.layout === 'NCHW' ? [c, th, tw] : [th, tw, c];
+  return { batches: chunk(data, n, ex, 4), images: n, description: `${n} random ${th}×${tw} tiles of ${files.length} photos in ${dir} (seed ${opts.seed ?? 1}); ${how}` };
+}
+
+/** A photo smaller than the tile is resized up (aspect kept) until the tile fits. */
+function coverTile(img: RgbImage, th: number, tw: number): RgbImage {
+  if (img.height >= th && img.width >= tw) return img;
+  const s = Math.max(th / img.height, tw / img.width);
+  return resizeBilinear(img, Math.max(th, Math.ceil(img.height * s)), Math.max(tw, Math.ceil(img.width * s)));
+}
+
+function centreCropAt(img: RgbImage, y0: number, x0: number, h: number, w: number): RgbImage {
+  const data = new Float32Array(h * w * 3);
+  for (let y = 0; y < h; y++) data.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + w) * 3), y * w * 3);
+  return { height: h, width: w, data };
 }

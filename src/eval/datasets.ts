@@ -2,10 +2,12 @@
  * Evaluation data by name — what `--data` accepts:
  *   - `fashion-mnist`, `fashion-mnist:N`  the official Fashion-MNIST test split (committed in
  *     fixtures/fashion-mnist/), all 10 000 images or the first N, for 28×28×1 classifiers;
- *   - `images:<folder>`  photos (PNG or JPEG) for super-resolution models: each photo is the
- *     ground-truth high-resolution image, cropped at the top-left to a multiple of the model's
- *     scale s, and the model is fed it downscaled by s with a box filter (each low-resolution
- *     pixel = mean of an s×s block).
+ *   - `images:<folder>`  photos (PNG or JPEG). For a classifier (a model that outputs a vector):
+ *     a labelled folder (one subfolder per class) or an unlabelled one, streamed in batches
+ *     through the preprocessing (image-folder.ts, preprocess.ts). For a super-resolution model:
+ *     each photo is the ground-truth high-resolution image, cropped at the top-left to a multiple
+ *     of the model's scale s, and the model is fed it downscaled by s with a box filter (each
+ *     low-resolution pixel = mean of an s×s block).
  * Shapes are checked against the model here, once, so evaluation code can trust them.
  */
 import { promises as fs } from 'node:fs';
@@ -16,6 +18,8 @@ import { loadFashionMnist, FASHION_MNIST_PREPROCESSING } from './data/fashion-mn
 import { inputNodeOf } from './inputs.js';
 import type { RgbImage } from './image.js';
 import { readImageFile } from './image-decode.js';
+import { DOC_FILE, exampleSizeFor, listImageFolder, readExamples } from './image-folder.js';
+import { describePreprocessing, normaliseTensor, resolvePreprocessing, type Preprocessing } from './preprocess.js';
 
 export const DATASET_NAMES = ['fashion-mnist[:N]', 'images:<folder>'];
 
@@ -28,11 +32,14 @@ export interface ClassificationData {
   n: number;
   /** Per-example shape, NHWC. */
   exampleShape: [number, number, number];
-  /** n × H × W × C floats, preprocessed as the models expect. */
-  images: Float32Array;
-  labels: Uint8Array;
-  classNames: readonly string[];
+  /** n × H × W × C floats, preprocessed, when the whole set is in memory (Fashion-MNIST). */
+  images?: Float32Array;
+  /** Class index per example; null for an unlabelled image folder. */
+  labels: ArrayLike<number> | null;
+  classNames: readonly string[] | null;
   preprocessing: string;
+  /** Examples [start, start + count), preprocessed, in the model's layout: image folders stream through it. */
+  read(start: number, count: number): Promise<Float32Array>;
 }
 
 export interface ImagePair {
@@ -69,15 +76,51 @@ export function parseDatasetSpec(text: string): DatasetSpec {
   throw new Error(`--data "${text}": unknown dataset; use one of ${DATASET_NAMES.join(', ')}`);
 }
 
+export interface LoadDatasetOptions {
+  /** How photos become model inputs (default: the model's, preprocess.ts). */
+  preprocessing?: Preprocessing;
+  /** Class names, one a line, in the model's class order (labelled image folders). */
+  labels?: string;
+}
+
 /** Loads the named dataset and checks that it fits the model's input (and output, for super-resolution). */
-export async function loadDataset(text: string, graph: Graph): Promise<Dataset> {
+export async function loadDataset(text: string, graph: Graph, opts: LoadDatasetOptions = {}): Promise<Dataset> {
   const spec = parseDatasetSpec(text);
-  return spec.kind === 'fashion-mnist' ? fashionMnistFor(text, spec.limit, graph) : imagesFor(text, spec.dir, graph);
+  if (spec.kind === 'fashion-mnist') return fashionMnistFor(text, spec.limit, graph, opts.preprocessing);
+  return isClassifier(graph) ? classifierImagesFor(text, spec.dir, graph, opts) : imagesFor(text, spec.dir, graph);
+}
+
+/** A model whose output is one vector per example (class scores). */
+export function isClassifier(graph: Graph): boolean {
+  const input = inputNodeOf(graph);
+  if (input.shape.length !== 3) return false;
+  const { h, w, c } = spatialOf(input.shape, graph.layout);
+  const probe = graph.layout === 'NHWC' ? [h ?? 64, w ?? 64, c ?? 3] : [c ?? 3, h ?? 64, w ?? 64];
+  const out = inferShapes(graph, { [input.name]: probe }).get(graph.outputs[0]) as Shape;
+  return out.length === 1;
+}
+
+async function classifierImagesFor(text: string, dir: string, graph: Graph, opts: LoadDatasetOptions): Promise<ClassificationData> {
+  const what = `--data ${text}`;
+  const p = opts.preprocessing ?? resolvePreprocessing(graph);
+  const shape = exampleSizeFor(graph, p, what);
+  const classes = classifierOutput(graph, text, shape);
+  const folder = await listImageFolder(dir, what, opts.labels);
+  if (folder.classNames && folder.classNames.length !== classes) {
+    throw new Error(opts.labels
+      ? `--labels ${opts.labels} names ${folder.classNames.length} classes, but model "${graph.name}" outputs ${classes} scores`
+      : `${what}: ${folder.classNames.length} class folders, but model "${graph.name}" outputs ${classes} scores; give --labels labels.txt with the model's ${classes} class names in order`);
+  }
+  return {
+    task: 'classification', name: text, n: folder.files.length, exampleShape: shape, labels: folder.labels, classNames: folder.classNames,
+    preprocessing: describePreprocessing(p, graph),
+    read: (start, count) => readExamples(folder.files, start, count, { graph, preprocessing: p, shape }),
+  };
 }
 
 const shapeText = (s: Shape) => `[${s.map((d) => d ?? '?').join(', ')}]`;
 
-function fashionMnistFor(text: string, limit: number | undefined, graph: Graph): ClassificationData {
+function fashionMnistFor(text: string, limit: number | undefined, graph: Graph, p?: Preprocessing): ClassificationData {
   const input = inputNodeOf(graph);
   const { h, w, c } = spatialOf(input.shape, graph.layout);
   if ((h !== null && h !== 28) || (w !== null && w !== 28) || (c !== null && c !== 1) || input.shape.length !== 3) {
@@ -86,12 +129,19 @@ function fashionMnistFor(text: string, limit: number | undefined, graph: Graph):
   const out = classifierOutput(graph, text, [28, 28, 1]);
   if (out !== 10) throw new Error(`--data ${text}: Fashion-MNIST has 10 classes, but model "${graph.name}" outputs ${out} values`);
   const d = loadFashionMnist({ split: 'test', limit });
+  // Other preprocessing than the dataset's own p / 255 is applied to the 8-bit pixels it came from.
+  const images = !p || p.name === '0-1' ? d.images : normaliseTensor(d.images.map((v) => Math.round(v * 255)), [28, 28, 1], graph.layout, p);
+  const per = 28 * 28;
   // 28×28×1 in NHWC and 1×28×28 in NCHW are the same bytes, so one array serves both layouts.
-  return { task: 'classification', name: text, n: d.n, exampleShape: [28, 28, 1], images: d.images, labels: d.labels, classNames: d.classNames, preprocessing: FASHION_MNIST_PREPROCESSING };
+  return {
+    task: 'classification', name: text, n: d.n, exampleShape: [28, 28, 1], images, labels: d.labels, classNames: d.classNames,
+    preprocessing: !p || p.name === '0-1' ? FASHION_MNIST_PREPROCESSING : describePreprocessing(p, graph),
+    read: async (start, count) => images.slice(start * per, (start + count) * per),
+  };
 }
 
 /** Number of classes of a model whose output is a vector per example; errors otherwise. */
-function classifierOutput(graph: Graph, text: string, nhwc: number[]): number {
+export function classifierOutput(graph: Graph, text: string, nhwc: number[]): number {
   const shape = graph.layout === 'NHWC' ? nhwc : [nhwc[2], nhwc[0], nhwc[1]];
   const shapes = inferShapes(graph, { [graph.inputs[0]]: shape });
   const out = shapes.get(graph.outputs[0]) as Shape;
@@ -116,8 +166,6 @@ export function modelScale(graph: Graph): number {
   return s;
 }
 
-/** Files the folder reader passes over: dotfiles and the folder's own documentation. */
-const DOC_FILE = /^(\.|readme|licen[cs]e|copying)/i;
 
 async function imagesFor(text: string, dir: string, graph: Graph): Promise<SuperResolutionData> {
   const scale = modelScale(graph);

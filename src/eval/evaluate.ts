@@ -33,8 +33,10 @@ export async function runOnDataset(engine: Engine, graph: Graph, data: Dataset, 
 }
 
 export interface ClassificationResult extends ClassificationMetrics {
-  /** The reference model's own accuracy on the same examples. */
-  reference: { top1: number; top5: number | null } | null;
+  /** The reference model's own accuracy on the same examples (labelled data). */
+  reference: { top1: number | null; top5: number | null } | null;
+  /** false: an unlabelled folder, only agreement with the reference is measured. */
+  labelled: boolean;
   preprocessing: string;
 }
 
@@ -48,8 +50,8 @@ export function datasetMetrics(data: Dataset, outputs: ModelOutputs, reference?:
     const ref = reference?.task === 'classification' ? reference : undefined;
     if (ref && ref.classes !== outputs.classes) throw new Error(`the model outputs ${outputs.classes} classes, the --against model ${ref.classes}`);
     const m = classificationMetrics(outputs.scores, data.labels, outputs.classes, ref?.scores);
-    const r = ref ? classificationMetrics(ref.scores, data.labels, ref.classes) : null;
-    return { classification: { ...m, reference: r ? { top1: r.top1, top5: r.top5 } : null, preprocessing: data.preprocessing }, superResolution: null };
+    const r = ref && data.labels ? classificationMetrics(ref.scores, data.labels, ref.classes) : null;
+    return { classification: { ...m, reference: r ? { top1: r.top1, top5: r.top5 } : null, labelled: data.labels !== null, preprocessing: data.preprocessing }, superResolution: null };
   }
   if (data.task === 'super-resolution' && outputs.task === 'super-resolution') {
     const ref = reference?.task === 'super-resolution' ? reference.outputs : undefined;

@@ -1,7 +1,8 @@
-/** The input a conversion is measured on: a real image, or a seeded random tensor of stated range. */
+/** The input a conversion is measured on: a real photo, or seeded random pixels, both through the model's preprocessing. */
 import type { Graph, InputNode } from '../models/ir.js';
-import { spatialOf, type Shape } from '../models/shapes.js';
-import { readPng } from './image.js';
+import { makeShape, spatialOf, type Shape } from '../models/shapes.js';
+import { readImage } from './datasets.js';
+import { describePreprocessing, fixedInputSize, normaliseTensor, photoToExample, resolvePreprocessing, valueRange, type Preprocessing } from './preprocess.js';
 import { mulberry32 } from '../decompose/random.js';
 import type { Batch } from './tfjs-run.js';
 
@@ -26,26 +27,36 @@ export function inputNodeOf(graph: Graph): InputNode {
   return node;
 }
 
-export async function imageInput(graph: Graph, file: string): Promise<InputSpec> {
-  if (graph.layout !== 'NHWC') throw new Error('image inputs are supported for NHWC (TF.js) models; ONNX models take --input-shape');
-  const img = await readPng(file);
-  const node = inputNodeOf(graph);
-  const { h, w, c } = spatialOf(node.shape, graph.layout);
-  if (c !== null && c !== 3) throw new Error(`--input ${file}: the model takes ${c} channels, the image has 3`);
-  if ((h !== null && h !== img.height) || (w !== null && w !== img.width)) {
-    throw new Error(`--input ${file}: the image is ${img.height}×${img.width}, the model takes ${h}×${w}`);
-  }
-  return { batch: { shape: [1, img.height, img.width, 3], data: img.data }, shape: [img.height, img.width, 3], description: file };
+/**
+ * A photo (PNG or JPEG) as the model's input, through the preprocessing: geometry to the model's
+ * fixed size (or `shape`, e.g. --input-shape, for models that take any size), channels, values, layout.
+ */
+export async function imageInput(graph: Graph, file: string, opts: { preprocessing?: Preprocessing; shape?: Shape } = {}): Promise<InputSpec> {
+  const p = opts.preprocessing ?? resolvePreprocessing(graph);
+  const size = opts.shape ? spatialOf(opts.shape, graph.layout) : null;
+  const target = fixedInputSize(graph) ?? (size && size.h !== null && size.w !== null ? { h: size.h, w: size.w } : null);
+  const withTarget = target && !p.resize && !p.crop ? { ...p, crop: [target.h, target.w] as [number, number], resize: [Math.max(target.h, target.w)] as [number] } : p;
+  const x = photoToExample(await readImage(file), target ? withTarget : p, graph);
+  const fixed = fixedInputSize(graph);
+  if (fixed && (x.h !== fixed.h || x.w !== fixed.w)) throw new Error(`--input ${file}: preprocessing makes it ${x.h}×${x.w}, the model takes ${fixed.h}×${fixed.w}; use --crop ${fixed.h},${fixed.w}`);
+  const shape = makeShape(x.h, x.w, x.c, graph.layout) as number[];
+  return { batch: { shape: [1, ...shape], data: x.data }, shape, description: `${file} (${describePreprocessing(p, graph)})` };
 }
 
-/** A seeded random input: values uniform in `range` (default [0, 255] for 3-channel inputs, else [0, 1]). */
-export function randomInput(graph: Graph, shape: Shape | undefined, opts: { seed?: number; range?: [number, number] } = {}): InputSpec {
+/**
+ * A seeded random input: pixels uniform in [0, 255] through the preprocessing's value transform,
+ * so the model sees values of the range it expects (or uniform in `range` when given).
+ */
+export function randomInput(graph: Graph, shape: Shape | undefined, opts: { seed?: number; range?: [number, number]; preprocessing?: Preprocessing } = {}): InputSpec {
   const node = inputNodeOf(graph);
   const s = shape ?? node.shape;
   if (s.some((d) => d === null)) throw new Error(`the model's input shape [${node.shape.map((d) => d ?? '?')}] has free dimensions: give --input-shape H,W or --input <image>`);
   const dims = s as number[];
-  const { c } = spatialOf(dims, graph.layout);
-  const range = opts.range ?? (c === 3 ? [0, 255] : [0, 1]);
   const n = dims.reduce((a, b) => a * b, 1);
-  return { batch: { shape: [1, ...dims], data: seededUniform(n, opts.seed ?? 1, range[0], range[1]) }, shape: dims, description: `random uniform [${range[0]}, ${range[1]}], seed ${opts.seed ?? 1}` };
+  const seed = opts.seed ?? 1;
+  if (opts.range) return { batch: { shape: [1, ...dims], data: seededUniform(n, seed, opts.range[0], opts.range[1]) }, shape: dims, description: `random uniform [${opts.range[0]}, ${opts.range[1]}], seed ${seed}` };
+  const p = opts.preprocessing ?? resolvePreprocessing(graph);
+  const data = normaliseTensor(seededUniform(n, seed, 0, 255), dims, graph.layout, p);
+  const [lo, hi] = valueRange(p);
+  return { batch: { shape: [1, ...dims], data }, shape: dims, description: `random pixels uniform in [0, 255], seed ${seed}, preprocessed to [${+lo.toFixed(4)}, ${+hi.toFixed(4)}] (${describePreprocessing(p, graph)})` };
 }

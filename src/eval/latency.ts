@@ -12,6 +12,7 @@ import { kerasLayerName } from '../models/tfjs/ir-to-keras.js';
 import { timeInterleaved, type Engine } from './engine.js';
 import { seededUniform, inputNodeOf } from './inputs.js';
 import type { Batch } from './tfjs-run.js';
+import { normaliseTensor, resolvePreprocessing, valueRange, type Preprocessing } from './preprocess.js';
 import { measuredSpeedup, type TimingOptions, type TimingStats } from './timing.js';
 
 export interface LatencyOptions extends TimingOptions {
@@ -25,6 +26,8 @@ export interface LatencyOptions extends TimingOptions {
   perLayer?: boolean;
   /** Called before each timing, for progress bars. */
   onStep?: (label: string) => void;
+  /** The random input is pixels [0, 255] through this preprocessing (default: the model's, preprocess.ts). */
+  preprocessing?: Preprocessing;
 }
 
 export interface ModelLatency {
@@ -88,9 +91,12 @@ export function randomBatch(shape: number[], batchSize: number, seed: number, ra
   return { shape: [batchSize, ...shape], data: seededUniform(n, seed, range[0], range[1]) };
 }
 
-function defaultRange(graph: Graph, shape: number[]): [number, number] {
-  const c = graph.layout === 'NHWC' ? shape[shape.length - 1] : shape[0];
-  return c === 3 ? [0, 255] : [0, 1];
+/** Random pixels uniform in [0, 255] through the model's preprocessing: the values it expects to see. */
+export function preprocessedRandomBatch(graph: Graph, shape: number[], batchSize: number, seed: number, p: Preprocessing = resolvePreprocessing(graph)): { batch: Batch; description: string } {
+  const batch = randomBatch(shape, batchSize, seed, [0, 255]);
+  normaliseTensor(batch.data, shape, graph.layout, p);
+  const [lo, hi] = valueRange(p);
+  return { batch, description: `random pixels uniform in [0, 255], seed ${seed}, preprocessed ${p.name} to [${+lo.toFixed(4)}, ${+hi.toFixed(4)}]` };
 }
 
 export async function timeGraph(engine: Engine, graph: Graph, input: Batch, opts: TimingOptions = {}): Promise<TimingStats> {
@@ -126,8 +132,7 @@ export async function benchLatency(
   const batchSize = opts.batchSize ?? 1;
   const seed = opts.seed ?? 1;
   const shape = resolveInputShape(original, opts.inputShape);
-  const range = defaultRange(original, shape);
-  const input = randomBatch(shape, batchSize, seed, range);
+  const { batch: input, description } = preprocessedRandomBatch(original, shape, batchSize, seed, opts.preprocessing);
   const inputShapes = { [original.inputs[0]]: shape };
   const cost = (g: Graph) => totalCost(graphCosts(g, { [g.inputs[0]]: shape }));
   const timing = { warmup: opts.warmup, runs: opts.runs };
@@ -175,7 +180,7 @@ export async function benchLatency(
     batchSize,
     inputShape: shape,
     layout: original.layout,
-    input: `random uniform [${range[0]}, ${range[1]}], seed ${seed}`,
+    input: description,
     original: { timing: origTiming, macs: oc.macs, params: oc.params },
     converted: conv,
     measuredSpeedup: measured,

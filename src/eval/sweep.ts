@@ -20,7 +20,8 @@ import { calibrate, type CalibrationMode } from './calibrate.js';
 import type { CalibrationData } from './calibration-data.js';
 import type { Dataset } from './datasets.js';
 import { datasetMetrics, runOnDataset, type ModelOutputs } from './evaluate.js';
-import { randomBatch } from './latency.js';
+import { preprocessedRandomBatch } from './latency.js';
+import type { Preprocessing } from './preprocess.js';
 import { timeBound, timeInterleaved } from './engine.js';
 import { measuredSpeedup, type TimingOptions, type TimingStats } from './timing.js';
 
@@ -39,6 +40,8 @@ export interface SweepOptions extends SelectOptions, TimingOptions {
   /** Examples per classification run; default 500. */
   evalBatch?: number;
   seed?: number;
+  /** The timing input is pixels [0, 255] through this preprocessing (default: the model's). */
+  preprocessing?: Preprocessing;
   /** Called once with the number of steps, then before each step (progress bars). */
   /** Also calibrate every setting on these unlabelled inputs (never the evaluation data) and report it beside the plain one. */
   calibration?: { data: CalibrationData; mode?: CalibrationMode };
@@ -76,6 +79,10 @@ export interface SweepRow {
   top1: number | null;
   top5: number | null;
   agreement: number | null;
+  /** Classifiers: the original's top class among this setting's 5 best; mean KL of the softmax outputs; logit rel L2 (accuracy.ts). */
+  top5Agreement: number | null;
+  meanKl: number | null;
+  logitRelL2: number | null;
   psnrVsOriginalDb: number | null;
   psnrVsGroundTruthDb: number | null;
   /** Mean over replaced layers of ‖W − Ŵ‖_F / ‖W‖_F (0 for the original). */
@@ -169,9 +176,8 @@ export async function runSweep(engine: Engine, original: Graph, data: Dataset, o
   const exampleShape = opts.inputShape ?? timingShape(original, data);
   const batchSize = opts.latencyBatch ?? 1;
   const seed = opts.seed ?? 1;
-  const c = original.layout === 'NHWC' ? exampleShape[exampleShape.length - 1] : exampleShape[0];
-  const range: [number, number] = data.task === 'super-resolution' || c === 3 ? [0, 255] : [0, 1];
-  const input = randomBatch(exampleShape, batchSize, seed, range);
+  const timingInput = preprocessedRandomBatch(original, exampleShape, batchSize, seed, opts.preprocessing);
+  const input = timingInput.batch;
   const timing = { warmup: opts.warmup, runs: opts.runs };
   const cost = (g: Graph) => totalCost(graphCosts(g, { [g.inputs[0]]: exampleShape }));
 
@@ -223,7 +229,7 @@ export async function runSweep(engine: Engine, original: Graph, data: Dataset, o
     task: data.task,
     backend: engine.name,
     threads: engine.threads,
-    latency: { batchSize, inputShape: exampleShape, layout: original.layout, warmup: baseline.latency.warmup, runs: baseline.latency.runs, input: `random uniform [${range[0]}, ${range[1]}], seed ${seed}` },
+    latency: { batchSize, inputShape: exampleShape, layout: original.layout, warmup: baseline.latency.warmup, runs: baseline.latency.runs, input: timingInput.description },
     evaluation: { n: data.n, method: data.task === 'classification' ? data.preprocessing : data.downscale },
     calibration: cal ? { data: cal.data.description, images: cal.data.images, mode: cal.mode ?? 'lsq' } : null,
     baseline,
@@ -267,6 +273,9 @@ function row(
     top1: m.classification?.top1 ?? null,
     top5: m.classification?.top5 ?? null,
     agreement: conv ? (m.classification?.agreement ?? null) : m.classification ? 1 : null,
+    top5Agreement: conv ? (m.classification?.top5Agreement ?? null) : m.classification && m.classification.classes > 5 ? 1 : null,
+    meanKl: conv ? (m.classification?.meanKl ?? null) : m.classification ? 0 : null,
+    logitRelL2: conv ? (m.classification?.logitRelL2 ?? null) : m.classification ? 0 : null,
     psnrVsOriginalDb: sr ? (conv ? sr.psnrVsOriginalDb : Infinity) : null,
     psnrVsGroundTruthDb: sr?.psnrVsGroundTruthDb ?? null,
     meanKernelRelError: layers.length ? layers.reduce((a, l) => a + l.kernelRelError, 0) / layers.length : 0,
@@ -312,6 +321,8 @@ export function bestSetting(report: SweepReport, tol: Tolerance): SweepRow | nul
   const ok = report.rows.filter((r) => {
     if (r.replacedLayers === 0) return false;
     if (tol.maxTop1Drop !== undefined && r.top1 !== null && report.baseline.top1 !== null) return report.baseline.top1 - r.top1 <= tol.maxTop1Drop + 1e-12;
+    // Unlabelled images: the share of changed predictions stands in for the top-1 drop.
+    if (tol.maxTop1Drop !== undefined && r.top1 === null && r.agreement !== null) return 1 - r.agreement <= tol.maxTop1Drop + 1e-12;
     if (tol.minPsnrDb !== undefined && r.psnrVsOriginalDb !== null) return r.psnrVsOriginalDb >= tol.minPsnrDb;
     return false;
   });

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Graph } from './ir.js';
 import { loadTfjsGraph } from './tfjs/load.js';
-import { ModelFormatError } from './tfjs/files.js';
+import { ModelFormatError } from './errors.js';
 
 export type ModelFormat = 'tfjs' | 'onnx';
 

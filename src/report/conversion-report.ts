@@ -54,6 +54,8 @@ export interface ConversionReport {
   energy: number | null;
   inputShape: Shape | null;
   input: string | null;
+  /** How inputs (the measurement input, calibration photos) were brought to the model: preprocess.ts. */
+  preprocessing: string | null;
   foldedBatchNorms: { conv: string; batchNorm: string }[];
   layers: LayerReport[];
   kept: { name: string; reason: string }[];
@@ -79,6 +81,7 @@ export interface ReportContext {
   backend: string | null;
   inputShapes?: Record<string, Shape>;
   input?: string | null;
+  preprocessing?: string | null;
   decomposeSeconds: number;
   evaluateSeconds?: number | null;
   calibration?: CalibrationReport | null;
@@ -125,6 +128,7 @@ export function buildReport(original: Graph, conv: Conversion, errors: Conversio
     energy: conv.options.energy ?? null,
     inputShape,
     input: ctx.input ?? null,
+    preprocessing: ctx.preprocessing ?? null,
     foldedBatchNorms: conv.foldedBatchNorms,
     layers,
     kept,

@@ -40,17 +40,18 @@ function toleranceText(t: Tolerance): string {
 }
 
 function within(report: SweepReport, r: SweepRow, t: Tolerance): boolean {
+  if (t.maxTop1Drop !== undefined && r.top1 === null) return r.agreement !== null && 1 - r.agreement <= t.maxTop1Drop + 1e-12; // unlabelled: changed predictions
   if (t.maxTop1Drop !== undefined) return r.top1 !== null && report.baseline.top1 !== null && report.baseline.top1 - r.top1 <= t.maxTop1Drop + 1e-12;
   return r.psnrVsOriginalDb !== null && r.psnrVsOriginalDb >= (t.minPsnrDb ?? Infinity);
 }
 
 function metricCells(report: SweepReport, r: SweepRow): string[] {
-  if (report.task === 'classification') return [pct(r.top1), pct(r.top5), pct(r.agreement)];
+  if (report.task === 'classification') return [pct(r.top1), pct(r.top5), pct(r.agreement), pct(r.top5Agreement), fx(r.meanKl, 4)];
   return [fx(r.psnrVsOriginalDb), fx(r.psnrVsGroundTruthDb)];
 }
 
 function metricHeaders(report: SweepReport): string[] {
-  return report.task === 'classification' ? ['top-1', 'top-5', 'agreement with original'] : ['PSNR vs original (dB)', 'PSNR vs ground truth (dB)'];
+  return report.task === 'classification' ? ['top-1', 'top-5', 'agreement with original', 'top-5 agreement', 'mean KL (nats)'] : ['PSNR vs original (dB)', 'PSNR vs ground truth (dB)'];
 }
 
 function table(report: SweepReport, tol: Tolerance, best: SweepRow | null): string {
@@ -73,7 +74,7 @@ function layerDetails(report: SweepReport): string {
 
 function cards(report: SweepReport, tol: Tolerance, best: SweepRow | null): string {
   const m = metricOf(report);
-  const show = (r: SweepRow) => (report.task === 'classification' ? `top-1 ${pct(r.top1)}` : `PSNR vs original ${fx(r.psnrVsOriginalDb)} dB, vs ground truth ${fx(r.psnrVsGroundTruthDb)} dB`);
+  const show = (r: SweepRow) => (report.task === 'classification' ? (r.top1 === null ? `agreement ${pct(r.agreement)}` : `top-1 ${pct(r.top1)}`) : `PSNR vs original ${fx(r.psnrVsOriginalDb)} dB, vs ground truth ${fx(r.psnrVsGroundTruthDb)} dB`);
   const base = report.baseline;
   const fastest = report.rows.reduce<SweepRow | null>((a, r) => (a === null || r.measuredSpeedup > a.measuredSpeedup ? r : a), null);
   const card = (title: string, big: string, sub: string) => `<div class="card"><div>${escapeHtml(title)}</div><div class="big">${big}</div><div class="sub">${sub}</div></div>`;

@@ -28,9 +28,12 @@ export function evalText(r: EvalReport): string {
   const head = `${r.model} on ${r.data}${r.against ? `, against ${r.against}` : ''} (backend ${r.backend})`;
   if (r.classification) {
     const c = r.classification;
-    const rows = [['model', pct(c.top1), pct(c.top5), pct(c.agreement)]];
-    if (c.reference) rows.push(['--against', pct(c.reference.top1), pct(c.reference.top5), '']);
-    return [head, `${c.n} images, ${c.classes} classes; preprocessing: ${c.preprocessing}`, '', renderTable(['', 'top-1', 'top-5', 'top-1 agreement'], rows, ['l'])].join('\n');
+    const vs = r.against ? [pct(c.agreement), pct(c.top5Agreement), fx(c.meanKl, 5), fx(c.logitRelL2, 5)] : [];
+    const vsHead = r.against ? ['top-1 agreement', 'top-5 agreement', `mean KL (nats)`, `${c.outputs === 'logits' ? 'logit' : 'output'} rel L2`] : [];
+    const rows = [['model', ...(c.labelled ? [pct(c.top1), pct(c.top5)] : []), ...vs]];
+    if (c.reference && c.labelled) rows.push(['--against', pct(c.reference.top1), pct(c.reference.top5), ...vs.map(() => '')]);
+    const what = c.labelled ? `${c.n} labelled images, ${c.classes} classes` : `${c.n} unlabelled images, ${c.classes} classes${r.against ? '' : ' (give --against <original> to measure agreement)'}`;
+    return [head, `${what}; preprocessing: ${c.preprocessing}`, '', renderTable(['', ...(c.labelled ? ['top-1', 'top-5'] : []), ...vsHead], rows, ['l'])].join('\n');
   }
   const s = r.superResolution!;
   const rows = s.photos.map((p) => [p.name, p.size.join('×'), fx(p.psnrVsOriginalDb), fx(p.psnrVsGroundTruthDb), fx(p.originalPsnrVsGroundTruthDb)]);
@@ -43,11 +46,11 @@ export function sweepText(r: SweepReport): string {
   const cls = r.task === 'classification';
   const rows = [r.baseline, ...r.rows].map((x) => [
     x.setting, String(x.replacedLayers), formatCount(x.macs), `${fx(x.theoreticalSpeedup)}×`, ms(x.latency), `${fx(x.measuredSpeedup)}×`, fx(x.speedupRatio),
-    ...(cls ? [pct(x.top1), pct(x.top5), pct(x.agreement)] : [fx(x.psnrVsOriginalDb), fx(x.psnrVsGroundTruthDb)]),
+    ...(cls ? [pct(x.top1), pct(x.top5), pct(x.agreement), fx(x.meanKl, 4)] : [fx(x.psnrVsOriginalDb), fx(x.psnrVsGroundTruthDb)]),
   ]);
   return [
     `${r.model} on ${r.data} (${r.evaluation.n} ${cls ? 'images' : 'photos'}); latency: ${r.backend}${r.threads ? ` (${r.threads} threads)` : ''}, batch ${r.latency.batchSize}, input ${r.latency.inputShape.join('×')}, ${r.latency.runs} runs`,
     '',
-    renderTable(['setting', 'convs', 'MACs', 'theoretical', 'median ms (p10–p90)', 'measured', 'ratio', ...(cls ? ['top-1', 'top-5', 'agreement'] : ['PSNR vs orig (dB)', 'PSNR vs GT (dB)'])], rows, ['l']),
+    renderTable(['setting', 'convs', 'MACs', 'theoretical', 'median ms (p10–p90)', 'measured', 'ratio', ...(cls ? ['top-1', 'top-5', 'agreement', 'mean KL'] : ['PSNR vs orig (dB)', 'PSNR vs GT (dB)'])], rows, ['l']),
   ].join('\n');
 }

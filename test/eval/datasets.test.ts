@@ -65,9 +65,9 @@ describe('fashion-mnist', () => {
     expect(d.task).toBe('classification');
     if (d.task !== 'classification') return;
     expect(d.n).toBe(50);
-    expect(d.images.length).toBe(50 * 28 * 28);
-    expect(d.labels.length).toBe(50);
-    expect(Math.max(...d.images)).toBeLessThanOrEqual(1);
+    expect(d.images!.length).toBe(50 * 28 * 28);
+    expect(d.labels!.length).toBe(50);
+    expect(Math.max(...d.images!)).toBeLessThanOrEqual(1);
     expect(d.classNames).toHaveLength(10);
   });
 

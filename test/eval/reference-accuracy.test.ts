@@ -32,7 +32,7 @@ for (const name of ['fmnist-vgg', 'fmnist-resnet']) {
       expect(data.n).toBe(metrics.testSamples);
       const engine = await createEngine('ort', graph.layout, { threads: 2 });
       const r = await evaluateModel(engine, graph, data, { batchSize: 1000 });
-      const top1 = r.classification!.top1;
+      const top1 = r.classification!.top1 as number;
       // Float summation order differs between runtimes: a handful of near-tie images may flip.
       expect(Math.abs(top1 - metrics.top1)).toBeLessThanOrEqual(0.001);
       const stated = readmePercents(name);

@@ -4,6 +4,7 @@
  * becomes an `opaque` node that keeps its NodeProto so the writer can put it back unchanged.
  * Every node keeps `source: { format: 'onnx', node }`.
  */
+import { ModelFormatError, asModelFormatError } from '../errors.js';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Graph, InputNode, Node, OpaqueNode, Padding, Tensor } from '../ir.js';
@@ -54,14 +55,13 @@ export interface OnnxMeta {
 export async function readOnnx(file: string): Promise<Graph> {
   const stat = await fsp.stat(file);
   if (stat.size > MAX_MODEL_BYTES) {
-    throw new Error(`${file}: ${stat.size} bytes exceeds the 2 GiB protobuf limit; store weights as external data`);
+    throw new ModelFormatError(`${file}: ${stat.size} bytes exceeds the 2 GiB protobuf limit; store weights as external data`);
   }
   const bytes = await fsp.readFile(file);
   try {
     return onnxToGraph(bytes, { baseDir: path.dirname(path.resolve(file)), name: path.basename(file, path.extname(file)) });
   } catch (err) {
-    if (err instanceof Error) err.message = `${file}: ${err.message}`;
-    throw err;
+    throw asModelFormatError(err, `${file}: `);
   }
 }
 
@@ -187,6 +187,15 @@ function pair(v: number[] | undefined, what: string, label: string): [number, nu
  * invalid weights (see validate.ts).
  */
 export function onnxToGraph(bytes: Uint8Array, options: OnnxReadOptions = {}): Graph {
+  try {
+    return parseOnnx(bytes, options);
+  } catch (err) {
+    // The reader's checks throw plain Errors: one error type for every model reader (../errors.ts).
+    throw asModelFormatError(err);
+  }
+}
+
+function parseOnnx(bytes: Uint8Array, options: OnnxReadOptions): Graph {
   const model = decodeModel(bytes);
   const g = model.graph!;
   const opset = defaultOpset(model)!;

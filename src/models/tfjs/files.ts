@@ -26,9 +26,8 @@ export const MAX_WEIGHT_ELEMENTS = 2 ** 28;
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
 
-export class ModelFormatError extends Error {
-  override name = 'ModelFormatError';
-}
+import { ModelFormatError } from '../errors.js';
+export { ModelFormatError };
 
 /** Resolves `rel` inside `dir`, refusing absolute paths, `..` escapes and symlinks that leave the folder. */
 export async function resolveInside(dir: string, rel: string, what: string): Promise<string> {
