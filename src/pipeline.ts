@@ -52,6 +52,8 @@ export interface ConvertModelOptions extends ConvertOptions {
   onProgress?: (stage: string, layer: string, index: number, total: number) => void;
   /** Where to write the converted model and report.json; nothing is written when absent. */
   outDir?: string;
+  /** Formats of the written model (default: ONNX for ONNX input, else a TF.js LayersModel). */
+  formats?: OutputFormat[];
   /** Global speed budget: pick (method, rank) per layer to reach this speedup with the least total kernel error. */
   targetSpeedup?: number;
   /** What the budget counts: MACs (default) or per-layer latency measured on `backend`. */
@@ -121,17 +123,30 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
     budget.report.measured = { backend: budget.timing.engine.name, msBefore: before.medianMs, msAfter: after.medianMs, speedup: before.medianMs / after.medianMs };
   }
   addMethodFields(report, conversion, budget?.report ?? null);
-  if (opts.outDir) await saveConversion(opts.outDir, conversion.graph, report, modelPath);
+  if (opts.outDir) await saveConversion(opts.outDir, conversion.graph, report, modelPath, opts.formats);
   return { original, conversion, errors, input, report, budget: budget?.report ?? null };
 }
 
-export async function saveConversion(outDir: string, graph: Graph, report: ConversionReport, modelPath: string): Promise<void> {
+/** Output formats of `convert --format`: TF.js LayersModel, ONNX, Keras 3 .keras, Keras 2 .h5. */
+export const OUTPUT_FORMATS = ['tfjs', 'onnx', 'keras', 'h5'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+export async function saveConversion(outDir: string, graph: Graph, report: ConversionReport, modelPath: string, formats?: OutputFormat[]): Promise<void> {
   const files: Record<string, Uint8Array | string> = { 'report.json': JSON.stringify(report, jsonSafe, 2) };
-  if (formatOf(modelPath) === 'onnx') {
-    const { graphToOnnx } = await import('./models/onnx/write.js');
-    files['model.onnx'] = graphToOnnx(graph);
-  } else {
-    Object.assign(files, layersModelFiles(graph));
+  // Without --format: ONNX stays ONNX, everything else (TF.js, Keras) becomes a TF.js LayersModel.
+  for (const format of formats?.length ? formats : [formatOf(modelPath) === 'onnx' ? 'onnx' : 'tfjs']) {
+    if (format === 'onnx') {
+      const { graphToOnnx } = await import('./models/onnx/write.js');
+      files['model.onnx'] = graphToOnnx(graph);
+    } else if (format === 'keras' || format === 'h5') {
+      const keras = await import('./models/keras/index.js');
+      if (graph.layout !== 'NHWC') throw new Error(`--format ${format}: ${modelPath} is an ${graph.layout} (ONNX) model; Keras files hold NHWC models only`);
+      files[`model.${format}`] = format === 'keras' ? await keras.writeKerasZip(graph) : await keras.writeKerasH5(graph);
+    } else if (format === 'tfjs') {
+      Object.assign(files, layersModelFiles(graph));
+    } else {
+      throw new Error(`--format "${String(format)}": choose from ${OUTPUT_FORMATS.join(', ')}`);
+    }
   }
   await writeFolderAtomically(outDir, files, { protect: [path.dirname(path.resolve(modelPath))] });
 }
