@@ -30,11 +30,14 @@ describe('Keras 3 weight paths', () => {
 });
 
 describe('Keras 3 config', () => {
-  it('a Sequential .keras (InputLayer with batch_shape, no inbound nodes) reads to the Functional one\'s outputs', async () => {
+  it.each([
+    ['an InputLayer with batch_shape', true],
+    ['no InputLayer, the input shape in build_config', false],
+  ])('a Sequential .keras (%s) reads to the Functional one\'s outputs', async (_what, withInput) => {
     const entries = unzipSync(await fs.readFile(path.join(ROOT, 'fixtures/keras/fmnist-vgg.keras')));
     const functional = JSON.parse(strFromU8(entries['config.json']));
-    const layers = functional.config.layers.map(({ inbound_nodes: _n, ...l }: Record<string, unknown>) => l);
-    entries['config.json'] = strToU8(JSON.stringify({ module: 'keras', class_name: 'Sequential', config: { name: 'seq', trainable: true, layers }, registered_name: null }));
+    const layers = functional.config.layers.map(({ inbound_nodes: _n, ...l }: Record<string, unknown>) => l).slice(withInput ? 0 : 1);
+    entries['config.json'] = strToU8(JSON.stringify({ module: 'keras', class_name: 'Sequential', config: { name: 'seq', trainable: true, layers }, registered_name: null, build_config: { input_shape: [null, 28, 28, 1] } }));
     const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'nd-seq-')), 'seq.keras');
     await fs.writeFile(file, zipSync(entries, { level: 0 }));
     await tf.setBackend('cpu');

@@ -109,6 +109,11 @@ export function kerasV3ToV2(root: unknown, label: string): Json {
     return out;
   });
   const config: Json = { name: cfg.name ?? 'model', layers };
+  if (cls === 'Sequential' && layers[0]?.class_name !== 'InputLayer') {
+    // Built without keras.Input: the input shape is only in the model's build config.
+    const shape = cfg.build_input_shape ?? (root.build_config as Json | undefined)?.input_shape;
+    if (Array.isArray(shape)) layers.unshift({ class_name: 'InputLayer', name: 'input_layer', config: { name: 'input_layer', batch_input_shape: shape, dtype: 'float32' } });
+  }
   if (cls === 'Functional') {
     config.input_layers = refs(cfg.input_layers);
     config.output_layers = refs(cfg.output_layers);
