@@ -57,7 +57,8 @@ function kerasInitializer(v: unknown): unknown {
 export function kerasLayerConfig(cls: string, cfg: Json): Json {
   const allowed = KERAS_ARGUMENTS[cls];
   if (!allowed) return cfg;
-  const out: Json = { name: cfg.name, trainable: cfg.trainable ?? true, dtype: cfg.dtype ?? 'float32' };
+  // InputLayer is no ordinary layer: Keras 2 and 3 both refuse `trainable` on it.
+  const out: Json = cls === 'InputLayer' ? { name: cfg.name, dtype: cfg.dtype ?? 'float32' } : { name: cfg.name, trainable: cfg.trainable ?? true, dtype: cfg.dtype ?? 'float32' };
   for (const k of allowed) {
     if (cfg[k] === undefined) continue;
     out[k] = k.endsWith('_initializer') ? kerasInitializer(cfg[k]) : cfg[k];
