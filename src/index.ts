@@ -9,6 +9,7 @@ export { ZOO, zooEntry, buildZooModel, type ZooOptions } from './models/zoo/inde
 export { registerCustomLayer, type CustomLayerSpec } from './models/tfjs/custom-layers.js';
 export { graphToLayersArtifacts, kerasLayerName } from './models/tfjs/ir-to-keras.js';
 export { layersModelFiles, loadTfjsGraph } from './models/tfjs/load.js';
+export { readKerasH5, readKerasZip, writeKerasH5, writeKerasZip } from './models/keras/lazy.js';
 export { graphFromLayersModel, saveLayersModel } from './models/tfjs/from-model.js';
 export { decouple, reconstruct } from './decompose/nd.js';
 export { convertGraph, type ConvertOptions, type Conversion, type LayerConversion } from './convert/convert.js';
@@ -18,7 +19,7 @@ export { runGraph, toLayersModel } from './eval/tfjs-run.js';
 export { compareOutputs } from './eval/metrics.js';
 export { measureConversion } from './eval/conversion-errors.js';
 export { buildReport, type ConversionReport } from './report/conversion-report.js';
-export { convertModel, saveConversion, VERSION } from './pipeline.js';
+export { convertModel, saveConversion, VERSION, OUTPUT_FORMATS, type OutputFormat } from './pipeline.js';
 export { calibrate, type CalibrationOptions } from './eval/calibrate.js';
 export { loadCalibrationData } from './eval/calibration-data.js';
 export { createEngine, type Engine } from './eval/engine.js';

@@ -7,7 +7,7 @@ import { jsonSafe } from './report/json.js';
 
 export { jsonSafe };
 import type { Graph } from './models/ir.js';
-import { loadGraph, formatOf, modelFiles } from './models/io.js';
+import { loadGraph, formatOf, modelFiles, OUTPUT_FORMATS, type OutputFormat } from './models/io.js';
 import { parseInputShape, type Shape } from './models/shapes.js';
 import { declaredInputRange } from './models/packaged.js';
 import { describePreprocessing, resolvePreprocessing, type Preprocessing, type PreprocessOptions } from './eval/preprocess.js';
@@ -57,6 +57,8 @@ export interface ConvertModelOptions extends ConvertOptions {
   outDir?: string;
   /** Replace a non-empty outDir this tool did not write. */
   force?: boolean;
+  /** Formats of the written model (default: ONNX for ONNX input, else a TF.js LayersModel). */
+  formats?: OutputFormat[];
   /** Global speed budget: pick (method, rank) per layer to reach this speedup with the least total kernel error. */
   targetSpeedup?: number;
   /** What the budget counts: MACs (default) or per-layer latency measured on `backend`. */
@@ -146,12 +148,23 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
     budget.report.measured = { backend: budget.timing.engine.name, msBefore: before.medianMs, msAfter: after.medianMs, speedup: before.medianMs / after.medianMs };
   }
   addMethodFields(report, conversion, budget?.report ?? null);
-  if (opts.outDir) await saveConversion(opts.outDir, conversion.graph, report, modelPath, { force: opts.force });
+  if (opts.outDir) await saveConversion(opts.outDir, conversion.graph, report, modelPath, { force: opts.force, formats: opts.formats });
   return { original, conversion, errors, input, preprocessing, report, budget: budget?.report ?? null };
 }
 
-export async function saveConversion(outDir: string, graph: Graph, report: ConversionReport, modelPath: string, opts: { force?: boolean; extra?: Record<string, Uint8Array> } = {}): Promise<void> {
-  const files = { 'report.json': JSON.stringify(report, jsonSafe, 2), ...opts.extra, ...(await modelFiles(graph, formatOf(modelPath))) };
+export { OUTPUT_FORMATS, type OutputFormat };
+
+export async function saveConversion(
+  outDir: string,
+  graph: Graph,
+  report: ConversionReport,
+  modelPath: string,
+  opts: { force?: boolean; extra?: Record<string, Uint8Array>; formats?: OutputFormat[] } = {},
+): Promise<void> {
+  const files: Record<string, Uint8Array | string> = { 'report.json': JSON.stringify(report, jsonSafe, 2), ...opts.extra };
+  // Without --format: ONNX stays ONNX, everything else (TF.js, Keras) becomes a TF.js LayersModel.
+  const formats = opts.formats?.length ? opts.formats : [formatOf(modelPath) === 'onnx' ? ('onnx' as const) : ('tfjs' as const)];
+  for (const format of formats) Object.assign(files, await modelFiles(graph, format));
   await writeFolderAtomically(outDir, files, { protect: [modelPath], force: opts.force });
 }
 

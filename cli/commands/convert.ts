@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { convertModel } from '../../src/pipeline.js';
+import { convertModel, OUTPUT_FORMATS, type OutputFormat } from '../../src/pipeline.js';
 import { conversionTable } from '../../src/report/table.js';
 import { RUNTIME_CHOICES } from '../../src/eval/runner.js';
 import { FORCE_HELP, int, list, num, prepareOut, print } from '../options.js';
@@ -15,7 +15,7 @@ export function registerConvert(program: Command): void {
   const cmd = program
     .command('convert')
     .description('decompose every eligible conv and write the converted model + report.json')
-    .argument('<model>', 'model.json (TF.js LayersModel), its folder, or an .onnx file')
+    .argument('<model>', 'model.json (TF.js LayersModel), its folder, an .onnx file, or a Keras .keras / .h5 file')
     .requiredOption('-o, --out <dir>', 'output folder (written atomically; never the input folder)')
     .addOption(new Option('--method <m>', 'decomposition method: nd (network decoupling), cp / cp4 (CP 3-/4-way), tucker2, spatial (k×1 then 1×k), spatial-nd (spatial, then ND on each factor)').choices([...METHODS]).default('nd'))
     .addOption(new Option('--order <o>', 'network-decoupling ordering').choices(['dw-pw', 'pw-dw']).default('dw-pw'))
@@ -48,6 +48,7 @@ export function registerConvert(program: Command): void {
     .addOption(new Option('--backend <b>', 'runtime for the measurement: tfjs backends, or ort (onnxruntime)').choices(RUNTIME_CHOICES).default('auto'))
     .option('--threads <n>', 'onnxruntime intra-op threads', int, 2)
     .option('--seed <n>', 'seed of the random measurement input', int, 1)
+    .option('--format <list>', `model format(s) written: ${OUTPUT_FORMATS.join(', ')} (comma-separated; default tfjs, onnx for ONNX input)`, list)
     .option('--json', 'print the report as JSON on stdout')
     .option('--force', FORCE_HELP);
   addPreprocessOptions(cmd).action(async (model: string, o) => {
@@ -67,11 +68,16 @@ export function registerConvert(program: Command): void {
       ghost: { ratio: o.ghostRatio, kernelSize: o.ghostKernel, fit: o.ghostFit ?? (o.calibrate && o.method === 'ghost' ? 'data' : 'weights'), minR2: o.ghostMinR2 },
       targetSpeedup: o.targetSpeedup, by: o.by, methods: o.methods ? checkMethods(o.methods) : undefined,
       minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape, inputImage: o.input,
-      preprocess: preprocessFlags(o), evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out, force: o.force,
+      preprocess: preprocessFlags(o), formats: o.format ? checkFormats(o.format) : undefined, evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out, force: o.force,
     });
     for (const b of bars.values()) b.done();
     print(o.json, report, [conversionTable(report), ...methodLines(report), ...(budget ? [budgetText(budget)] : []), `wrote ${o.out}/ (model + report.json)`].join('\n'));
   });
+}
+
+function checkFormats(names: string[]): OutputFormat[] {
+  for (const f of names) if (!OUTPUT_FORMATS.includes(f as OutputFormat)) throw new Error(`--format "${f}": choose from ${OUTPUT_FORMATS.join(', ')}`);
+  return names as OutputFormat[];
 }
 
 function checkMethods(names: string[]): Method[] {

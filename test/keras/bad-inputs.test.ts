@@ -1,0 +1,54 @@
+/**
+ * Every broken Keras file of ./bad-inputs.ts: one error line naming the file (and the layer where
+ * there is one), nothing written. All cases run in-process through convertModel (the CLI's whole
+ * job); two go through the built CLI too, for the "netdecouple: …" line and exit status 1.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { convertModel } from '../../src/pipeline.js';
+import { inPairs, runCli } from '../helpers/cli.js';
+import { KERAS_BAD_INPUTS } from './bad-inputs.js';
+
+let dir: string;
+const files = new Map<string, string>();
+
+beforeAll(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nd-keras-bad-'));
+  for (const c of KERAS_BAD_INPUTS) files.set(c.name, await c.make(dir));
+});
+
+describe('broken Keras files give one error line and write nothing', () => {
+  it.each(KERAS_BAD_INPUTS.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const file = files.get(c.name) as string;
+    const out = path.join(dir, `out-${path.basename(file)}`);
+    const error = await convertModel(file, { rank: 2, evaluate: false, outDir: out }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(error).toBeInstanceOf(Error);
+    const message = (error as Error).message;
+    expect(message).not.toContain('\n');
+    expect(message).toContain(path.basename(file));
+    expect(message).toMatch(c.error);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('through the CLI', () => {
+  const cases = ['malformed HDF5 (.h5 of random bytes)', 'NaN in a .keras weight'];
+  it(`${cases.join('; ')}: exit 1, one "netdecouple:" line on stderr, no output folder`, async () => {
+    const runs = await inPairs(cases, async (name) => {
+      const file = files.get(name) as string;
+      const out = path.join(dir, `cli-${path.basename(file)}`);
+      return { out, run: await runCli(['convert', file, '-o', out, '--rank', '2', '--no-eval']) };
+    });
+    for (const { out, run } of runs) {
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/^netdecouple: [^\n]+\n$/);
+      expect(run.stdout).toBe('');
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+});
