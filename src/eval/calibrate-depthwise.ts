@@ -46,7 +46,7 @@ export function depthwiseTail(graph: Graph, replacedBy: string[], output: string
   return null;
 }
 
-function padBefore(node: Conv2DNode, inH: number, inW: number): [number, number] {
+export function padBefore(node: Conv2DNode, inH: number, inW: number): [number, number] {
   if (node.padding === 'valid') return [0, 0];
   if (typeof node.padding === 'object') return [node.padding.pads[0], node.padding.pads[1]];
   const [, , kh, kw] = node.kernel.shape;
