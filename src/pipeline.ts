@@ -50,6 +50,8 @@ export interface ConvertModelOptions extends ConvertOptions {
   calibMode?: CalibrationMode;
   /** Joint calibration also starts from the activation-whitened decomposition (default true). */
   dataAware?: boolean;
+  /** Joint calibration: block-coordinate rounds per layer (default 4). */
+  refitRounds?: number;
   /** Progress: the stage ('decompose', 'calibrate') and the layer being worked on. */
   onProgress?: (stage: string, layer: string, index: number, total: number) => void;
   /** Where to write the converted model and report.json; nothing is written when absent. */
@@ -99,7 +101,7 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
     const data = await loadCalibrationData(opts.calibrate, original, { samples: opts.calibSamples, tile: opts.calibTile, seed: opts.seed });
     const engine = await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
     const t2 = performance.now();
-    const cal = await calibrate(engine, conversion, data.batches, { mode: opts.calibMode, dataAware: opts.dataAware, seed: opts.seed, onLayer: (name, i, n) => opts.onProgress?.('calibrate', name, i, n) });
+    const cal = await calibrate(engine, conversion, data.batches, { mode: opts.calibMode, dataAware: opts.dataAware, rounds: opts.refitRounds, seed: opts.seed, onLayer: (name, i, n) => opts.onProgress?.('calibrate', name, i, n) });
     uncalibrated = conversion;
     conversion = { ...conversion, graph: cal.graph };
     calibration = { data: data.description, images: data.images, mode: cal.mode, backend: engine.name, seconds: (performance.now() - t2) / 1000, layers: cal.layers };
