@@ -51,6 +51,10 @@ export interface ConvertModelOptions extends ConvertOptions {
   calibSamples?: number;
   calibTile?: number;
   calibMode?: CalibrationMode;
+  /** Joint calibration also starts from the activation-whitened decomposition (default true). */
+  dataAware?: boolean;
+  /** Joint calibration: block-coordinate rounds per layer (default 4). */
+  refitRounds?: number;
   /** Progress: the stage ('decompose', 'calibrate') and the layer being worked on. */
   onProgress?: (stage: string, layer: string, index: number, total: number) => void;
   /** Where to write the converted model and report.json; nothing is written when absent. */
@@ -124,7 +128,7 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
     const data = await loadCalibrationData(opts.calibrate, original, { samples: opts.calibSamples, tile: opts.calibTile, seed: opts.seed, preprocessing });
     const engine = await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
     const t2 = performance.now();
-    const cal = await calibrate(engine, conversion, data.batches, { mode: opts.calibMode, seed: opts.seed, onLayer: (name, i, n) => opts.onProgress?.('calibrate', name, i, n) });
+    const cal = await calibrate(engine, conversion, data.batches, { mode: opts.calibMode, dataAware: opts.dataAware, rounds: opts.refitRounds, seed: opts.seed, onLayer: (name, i, n) => opts.onProgress?.('calibrate', name, i, n) });
     uncalibrated = foldGhostOrders(conversion);
     conversion = foldGhostOrders({ ...conversion, graph: cal.graph, layers: cal.conversionLayers ?? conversion.layers });
     calibration = { data: data.description, images: data.images, mode: cal.mode, backend: engine.name, seconds: (performance.now() - t2) / 1000, layers: cal.layers };

@@ -43,7 +43,9 @@ export function registerConvert(program: Command): void {
     .option('--calibrate <data>', 'refit each replaced layer\'s last 1×1 conv by least squares on unlabelled data: fashion-mnist-train[:N] or images:<folder>')
     .option('--calib-samples <n>', 'calibration images (or photo tiles)', int)
     .option('--calib-tile <px>', 'photo tile side for models that take any size (default 64)', int)
-    .addOption(new Option('--calib-mode <m>', 'lsq refits weights + bias; bias only shifts the bias').choices(['lsq', 'bias']).default('lsq'))
+    .addOption(new Option('--calib-mode <m>', 'joint refits every factor of ND layers against the layer output (others: last factor); lsq refits only the last factor; bias only shifts the bias').choices(['joint', 'lsq', 'bias']).default('joint'))
+    .option('--refit-rounds <n>', 'joint calibration: block-coordinate rounds per layer (default 4)', int)
+    .option('--no-data-aware', 'joint calibration: do not also try the activation-whitened decomposition (plain ND start only)')
     .option('--no-eval', 'skip running the models (costs and kernel errors only)')
     .addOption(new Option('--backend <b>', 'runtime for the measurement: tfjs backends, or ort (onnxruntime)').choices(RUNTIME_CHOICES).default('auto'))
     .option('--threads <n>', 'onnxruntime intra-op threads', int, 2)
@@ -68,7 +70,7 @@ export function registerConvert(program: Command): void {
       ghost: { ratio: o.ghostRatio, kernelSize: o.ghostKernel, fit: o.ghostFit ?? (o.calibrate && o.method === 'ghost' ? 'data' : 'weights'), minR2: o.ghostMinR2 },
       targetSpeedup: o.targetSpeedup, by: o.by, methods: o.methods ? checkMethods(o.methods) : undefined,
       minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape, inputImage: o.input,
-      preprocess: preprocessFlags(o), formats: o.format ? checkFormats(o.format) : undefined, evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out, force: o.force,
+      preprocess: preprocessFlags(o), formats: o.format ? checkFormats(o.format) : undefined, evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, dataAware: o.dataAware, refitRounds: o.refitRounds, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out, force: o.force,
     });
     for (const b of bars.values()) b.done();
     print(o.json, report, [conversionTable(report), ...methodLines(report), ...(budget ? [budgetText(budget)] : []), `wrote ${o.out}/ (model + report.json)`].join('\n'));

@@ -42,7 +42,7 @@ export function registerSweep(program: Command): void {
     .option('--min-psnr <dB>', 'super-resolution: the report marks settings with at least this PSNR vs the original', num, 40)
     .option('--calibrate <data>', 'also calibrate every setting (least squares, no labels) on fashion-mnist-train[:N] or images:<folder> — never the evaluation data')
     .option('--calib-samples <n>', 'calibration images (or photo tiles)', int)
-    .addOption(new Option('--calib-mode <m>', 'lsq refits weights and bias; bias only re-centres biases').choices(['lsq', 'bias']).default('lsq'))
+    .addOption(new Option('--calib-mode <m>', 'joint refits every factor of ND layers; lsq refits weights and bias of the last factor; bias only re-centres biases').choices(['joint', 'lsq', 'bias']).default('joint'))
     .option('--png', 'also write the charts as PNG')
     .option('--seed <n>', 'seed of the random timing input', int, 1)
     .option('--labels <labels.txt>', 'images:<folder> with class subfolders: class names one a line, in the model\'s class order')

@@ -13,13 +13,13 @@
  * Stride, padding and dilation go on the depthwise conv; bias and activation on the last layer.
  */
 import { channelAxis, type Conv2DNode, type Layout, type Node } from '../models/ir.js';
-import type { NdResult } from '../decompose/nd.js';
+import type { NdFactors } from '../decompose/nd.js';
 import type { Replacement } from './splice.js';
 import { convNode, spatialOpts } from './nodes.js';
 
 export type DepthwiseForm = 'split' | 'merged';
 
-export function dwPwReplacement(c: Conv2DNode, nd: NdResult, form: DepthwiseForm, layout: Layout): Replacement {
+export function dwPwReplacement(c: Conv2DNode, nd: NdFactors, form: DepthwiseForm, layout: Layout): Replacement {
   const [n, cin, kh, kw] = c.kernel.shape;
   const T = nd.rank;
   const k2 = kh * kw;
@@ -50,7 +50,7 @@ export function dwPwReplacement(c: Conv2DNode, nd: NdResult, form: DepthwiseForm
   return { nodes, output: pw.name };
 }
 
-export function pwDwReplacement(c: Conv2DNode, nd: NdResult, form: DepthwiseForm): Replacement {
+export function pwDwReplacement(c: Conv2DNode, nd: NdFactors, form: DepthwiseForm): Replacement {
   const [n, cin, kh, kw] = c.kernel.shape;
   const T = nd.rank;
   const k2 = kh * kw;

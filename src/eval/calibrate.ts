@@ -11,14 +11,24 @@ import { mulberry32 } from '../decompose/random.js';
 import type { Conversion } from '../convert/convert.js';
 import type { Engine } from './engine.js';
 import { accumulateDepthwise, applyTaps, currentTaps, depthwiseTail, gatherRows, type DepthwiseTail } from './calibrate-depthwise.js';
+import { refitNdLayer } from './calibrate-nd.js';
 import type { Batch } from './tfjs-run.js';
 import { refitGhost } from './calibrate-ghost.js';
 
-export type CalibrationMode = 'lsq' | 'bias';
+export type CalibrationMode = 'joint' | 'lsq' | 'bias';
+export const CALIBRATION_MODES: CalibrationMode[] = ['joint', 'lsq', 'bias'];
 
 export interface CalibrationOptions {
-  /** 'lsq' refits weights and bias; 'bias' only shifts the bias (cheaper, weaker). */
+  /**
+   * 'joint' (default) refits every factor of network-decoupled layers against the layer's output
+   * (calibrate-nd.ts) and the last linear factor of the others; 'lsq' refits only the last linear
+   * factor; 'bias' only shifts the bias (cheaper, weaker).
+   */
   mode?: CalibrationMode;
+  /** 'joint': also start from the activation-whitened decomposition, keep the better (default true). */
+  dataAware?: boolean;
+  /** 'joint': block-coordinate rounds per layer (default 4). */
+  rounds?: number;
   /** Most sampled output pixels per layer (default 8192; at most 24 per refit weight of an output). */
   rowsPerLayer?: number;
   /** Ridge strength relative to the mean feature energy (default 1e-3). */
@@ -36,6 +46,12 @@ export interface LayerCalibration {
   relErrorBefore: number | null;
   relErrorAfter: number | null;
   skipped?: string;
+  /** 'joint' on ND layers: which decomposition the kept refit started from. */
+  start?: 'plain' | 'whitened';
+  /** 'joint': input statistics kept whole ('full') or per channel ('blocks'). */
+  statistics?: 'full' | 'blocks';
+  /** 'joint': relative error after each block step of the kept run. */
+  steps?: number[];
 }
 
 export interface Calibration {
@@ -80,8 +96,8 @@ function refitTarget(graph: Graph, output: string): Conv2DNode | null {
 
 export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[], opts: CalibrationOptions = {}): Promise<Calibration> {
   if (inputs.length === 0) throw new Error('calibration needs at least one input batch');
-  if (conv.layers.length === 0) return { graph: conv.graph, conversionLayers: conv.layers, layers: [], mode: opts.mode ?? 'lsq', images: inputs.reduce((a, b) => a + b.shape[0], 0) };
-  const mode = opts.mode ?? 'lsq';
+  if (conv.layers.length === 0) return { graph: conv.graph, conversionLayers: conv.layers, layers: [], mode: opts.mode ?? 'joint', images: inputs.reduce((a, b) => a + b.shape[0], 0) };
+  const mode = opts.mode ?? 'joint';
   const maxRows = opts.rowsPerLayer ?? 8192;
   const rand = mulberry32(opts.seed ?? 1);
   const layout = conv.graph.layout;
@@ -95,7 +111,12 @@ export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[
     const tail = depthwiseTail(conv.graph, l.replacedBy, l.output);
     return tail ? tail.parts.length * tail.parts[0].node.kernel.shape[2] * tail.parts[0].node.kernel.shape[3] + 1 : 1;
   };
-  const rowsFor = new Map(conv.layers.map((l) => [l.name, Math.min(maxRows, Math.max(256, 24 * unknowns(l)))]));
+  const refConv = new Map(conv.reference.nodes.filter((n): n is Conv2DNode => n.op === 'conv2d').map((n) => [n.name, n]));
+  const jointNd = (l: Conversion['layers'][number]) => mode === 'joint' && l.method === 'nd' && refConv.has(l.name);
+  // The joint refit reads the C·K patch covariance: a few dozen rows per patch feature condition it.
+  const patchFeatures = (l: Conversion['layers'][number]) => l.kernel[0] * l.kernel[1] * l.kernel[2] + 1;
+  const rowsFor = new Map(conv.layers.map((l) => [l.name, jointNd(l) ? Math.min(65536, Math.max(maxRows, 32 * patchFeatures(l))) : Math.min(maxRows, Math.max(256, 24 * unknowns(l)))]));
+  const outHW = new Map<string, [number, number]>();
 
   // 1. Targets: the original layers' pre-activation outputs, sampled once (small: rows × N per layer).
   const samples = new Map<string, Sample[]>();
@@ -106,6 +127,7 @@ export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[
     names.forEach((name, li) => {
       const a = acts[li];
       const pixels = a.data.length / (layout === 'NHWC' ? a.shape[3] : a.shape[1]);
+      outHW.set(name, layout === 'NHWC' ? [a.shape[1], a.shape[2]] : [a.shape[2], a.shape[3]]);
       const want = Math.min(pixels, Math.ceil((rowsFor.get(name) as number) / inputs.length));
       const rows = new Int32Array(want);
       for (let r = 0; r < want; r++) rows[r] = want === pixels ? r : Math.floor(rand() * pixels);
@@ -122,15 +144,28 @@ export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[
   for (const [li, layer] of conv.layers.entries()) {
     opts.onLayer?.(layer.name, li, conv.layers.length);
     if (layer.method === 'ghost') {
-      if (layer.ghost?.fit !== 'data' || mode !== 'lsq') {
-        report.push({ name: layer.name, refit: null, rows: 0, relErrorBefore: null, relErrorAfter: null, skipped: 'Ghost with the weight-space fit (--ghost-fit weights): left as fitted' });
+      if (layer.ghost?.fit !== 'data' || mode === 'bias') {
+        report.push({ name: layer.name, refit: null, rows: 0, relErrorBefore: null, relErrorAfter: null, skipped: mode === 'bias' ? 'Ghost layers are not refit in bias mode' : 'Ghost with the weight-space fit (--ghost-fit weights): left as fitted' });
         continue;
       }
       const reference = conv.reference.nodes.find((n) => n.name === layer.name) as Conv2DNode;
       const res = await refitGhost(engine, graph, layer, reference, { inputs, rows: (samples.get(layer.name) as Sample[]).map((x) => x.rows), targets: targets.get(layer.name) as Float64Array[] }, { lambda: opts.lambda ?? 1e-3, minR2: layer.ghost.minR2 });
       graph = res.graph;
       layersOut[li] = res.layer;
-      report.push({ name: layer.name, refit: res.accepted ? res.layer.replacedBy.join(', ') : null, rows: res.rows, relErrorBefore: res.before, relErrorAfter: Math.min(res.before, res.after), ...(res.accepted ? {} : { skipped: 'the data fit did not lower the error; kept the weight-space fit' }) });
+      report.push({ name: layer.name, refit: res.accepted ? res.layer.replacedBy.join(', ') : null, rows: res.rows, relErrorBefore: res.before, relErrorAfter: res.after, ...(res.accepted ? {} : { skipped: 'the data fit did not lower the error; kept the weight-space fit' }) });
+      continue;
+    }
+    if (jointNd(layer)) {
+      const res = await refitNdLayer({
+        engine, graph, layer, conv: refConv.get(layer.name) as Conv2DNode, inputs,
+        rows: (samples.get(layer.name) as Sample[]).map((x) => x.rows), targets: targets.get(layer.name) as Float64Array[],
+        outHW: outHW.get(layer.name) as [number, number], dataAware: opts.dataAware ?? true, rounds: opts.rounds,
+      });
+      graph = res.graph;
+      report.push({
+        name: layer.name, refit: layer.replacedBy.join(', '), rows: res.rows, relErrorBefore: res.before, relErrorAfter: res.after,
+        start: res.start, statistics: res.statistics, steps: res.steps, ...(res.after < res.before ? {} : { skipped: 'the refit did not lower the error; kept the decomposition' }),
+      });
       continue;
     }
     const target = refitTarget(graph, layer.output);
@@ -159,7 +194,7 @@ export async function calibrate(engine: Engine, conv: Conversion, inputs: Batch[
     for (let n = 0; n < N; n++) for (let f = 0; f < F; f++) w0[f * N + n] = target.kernel.data[n * F + f];
     const b0 = Float64Array.from(target.bias ?? new Float32Array(N));
     const before = acc.relError(w0, b0);
-    const fit = mode === 'lsq' ? acc.solve(w0, b0, opts.lambda ?? 1e-3) : acc.solveBias(w0, b0);
+    const fit = mode !== 'bias' ? acc.solve(w0, b0, opts.lambda ?? 1e-3) : acc.solveBias(w0, b0);
     const after = acc.relError(fit.weight, fit.bias);
     if (!(after < before)) {
       report.push({ name: layer.name, refit: target.name, rows: acc.rows, relErrorBefore: before, relErrorAfter: after, skipped: 'the refit did not lower the error; kept the decomposition' });
@@ -195,7 +230,7 @@ async function refitDepthwise(
   let yy = 0;
   const fits = accs.map((acc, n) => {
     const { w, b } = currentTaps(tail, n);
-    const fit = mode === 'lsq' ? acc.solve(w, b, lambda) : acc.solveBias(w, b);
+    const fit = mode !== 'bias' ? acc.solve(w, b, lambda) : acc.solveBias(w, b);
     // relError is relative to this channel's ‖y‖; recombine into the layer's relative error.
     const y2 = acc.outputEnergy();
     se0 += acc.relError(w, b) ** 2 * y2;

@@ -231,7 +231,7 @@ export async function runSweep(engine: Engine, original: Graph, data: Dataset, o
     threads: engine.threads,
     latency: { batchSize, inputShape: exampleShape, layout: original.layout, warmup: baseline.latency.warmup, runs: baseline.latency.runs, input: timingInput.description },
     evaluation: { n: data.n, method: data.task === 'classification' ? data.preprocessing : data.downscale },
-    calibration: cal ? { data: cal.data.description, images: cal.data.images, mode: cal.mode ?? 'lsq' } : null,
+    calibration: cal ? { data: cal.data.description, images: cal.data.images, mode: cal.mode ?? 'joint' } : null,
     baseline,
     rows,
     kernelErrors: kernelErrorCurves(original, [...new Set(plan.map((p) => p.order))], opts),
