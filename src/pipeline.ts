@@ -23,6 +23,7 @@ import { loadCalibrationData } from './eval/calibration-data.js';
 import { inferShapes } from './models/shapes.js';
 import { budgetCandidates, budgetReport, toPlan, type BudgetCandidates, type BudgetReport } from './convert/budget-plan.js';
 import { solveBudget, type BudgetBy } from './convert/budget.js';
+import { shareFitSeconds } from './convert/budget-fits.js';
 import { planLayer, type Method } from './convert/methods.js';
 import type { LayerPlan } from './convert/convert.js';
 import type { Engine } from './eval/engine.js';
@@ -58,6 +59,12 @@ export interface ConvertModelOptions extends ConvertOptions {
   by?: BudgetBy;
   /** The budget's candidate methods (default: [method ?? 'nd']). */
   methods?: Method[];
+  /**
+   * --target-speedup: seconds for the whole search, candidates and final fits (default 60). CP
+   * candidates cost one spectrum per layer; what remains is shared out as ALS time among the
+   * layers the plan gives to CP, in proportion to their size (budget-fits.ts).
+   */
+  budgetSeconds?: number;
 }
 
 export interface ConvertModelResult {
@@ -171,7 +178,9 @@ async function planBudget(original: Graph, opts: ConvertModelOptions): Promise<P
     : opts.inputImage
       ? { [original.inputs[0]]: (await imageInput(original, opts.inputImage)).shape }
       : undefined;
+  const t0 = performance.now();
   const bc = budgetCandidates(original, {
+    onLayer: (name, i, n) => opts.onProgress?.('candidates', name, i, n),
     layers: opts.layers, skip: opts.skip, minInChannels: opts.minInChannels, foldBatchNorm: opts.foldBatchNorm, inputShapes,
     methods: opts.methods ?? [opts.method ?? 'nd'], order: opts.order, cpIterations: opts.maxIterations,
     // Each candidate is timed with ≥ 10 runs: keep the grid small.
@@ -180,7 +189,7 @@ async function planBudget(original: Graph, opts: ConvertModelOptions): Promise<P
   const target = opts.targetSpeedup as number;
   if (by === 'macs') {
     const result = solveBudget({ layers: bc.layers, totalBefore: bc.macsBefore, fixedCost: bc.fixedMacs }, { targetSpeedup: target });
-    return { plan: toPlan(result), report: budgetReport(bc, result) };
+    return withFitTimes({ plan: toPlan(result), report: budgetReport(bc, result) }, bc, t0, opts.budgetSeconds);
   }
   const engine = await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
   const shape = Object.values(inputShapes ?? {})[0] ?? (bc.graph.nodes.find((n) => n.name === bc.graph.inputs[0]) as { shape: Shape }).shape;
@@ -188,7 +197,17 @@ async function planBudget(original: Graph, opts: ConvertModelOptions): Promise<P
   const input = randomBatch(shape as number[], 1, opts.seed ?? 1, [0, 1]);
   const t = await timeBudgetCandidates(engine, bc, input, opts);
   const result = solveBudget({ layers: bc.layers, totalBefore: t.totalMs, fixedCost: t.fixedMs }, { targetSpeedup: target, by: 'latency' });
-  return { plan: toPlan(result), report: budgetReport(bc, result), timing: { engine, input } };
+  return withFitTimes({ plan: toPlan(result), report: budgetReport(bc, result), timing: { engine, input } }, bc, t0, opts.budgetSeconds);
+}
+
+/** Gives the plan's CP layers their share of what remains of --budget-seconds (budget-fits.ts). */
+function withFitTimes(p: PlannedBudget, bc: BudgetCandidates, t0: number, budgetSeconds = 60): PlannedBudget {
+  if (!(budgetSeconds > 0)) throw new Error(`--budget-seconds ${budgetSeconds}: must be a positive number of seconds`);
+  const spent = (performance.now() - t0) / 1000;
+  const shares = shareFitSeconds(bc.layers, p.plan, Math.max(0, budgetSeconds - spent));
+  for (const [name, seconds] of shares) p.plan[name] = { ...p.plan[name], cpSeconds: seconds };
+  p.report.search = { budgetSeconds, candidateSeconds: spent, fitSeconds: Math.max(0, budgetSeconds - spent), cpLayers: shares.size };
+  return p;
 }
 
 /**

@@ -26,6 +26,7 @@ export function registerConvert(program: Command): void {
     .option('--max-iter <n>', 'cp / cp4: ALS iterations at most (default 200); tucker2: HOOI iterations (default 50)', int)
     .option('--target-speedup <S>', 'global budget: pick (method, rank) per layer to reach S× with the least total kernel error', num)
     .addOption(new Option('--by <what>', 'what --target-speedup counts: MACs, or per-layer latency measured on --backend').choices(['macs', 'latency']).default('macs'))
+    .option('--budget-seconds <s>', '--target-speedup: seconds for the search and the final CP fits (default 60); CP fits stop early from a start whose error the plan already assumed', num)
     .option('--methods <list>', 'candidate methods for --target-speedup (default: --method); cp, cp4 and spatial-nd fit every candidate and are slow on big layers', list)
     .addOption(new Option('--form <f>', 'how T > 1 depthwise components are laid out').choices(['split', 'merged']).default('split'))
     .option('--layers <names>', 'only these layers (names, globs with *, or /regex/; comma-separated)', list)
@@ -57,7 +58,7 @@ export function registerConvert(program: Command): void {
       onProgress,
       method: o.method, order: o.order, rank: o.rank, energy: o.energy, form: o.form, layers: o.layers, skip: o.skip,
       rankRule: o.rankRule, tuckerRanks: o.tuckerRanks, factorRank: o.factorRank, maxIterations: o.maxIter,
-      targetSpeedup: o.targetSpeedup, by: o.by, methods: o.methods ? checkMethods(o.methods) : undefined,
+      targetSpeedup: o.targetSpeedup, by: o.by, budgetSeconds: o.budgetSeconds, methods: o.methods ? checkMethods(o.methods) : undefined,
       minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape, inputImage: o.input,
       evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out,
     });
@@ -97,6 +98,7 @@ function budgetText(b: BudgetReport): string {
       `Σ kernel err² ${b.totalError.toExponential(3)}; MACs ${b.macs.speedup.toFixed(3)}×`,
     renderTable(head, rows, ['l', 'l', 'l']),
   ];
+  if (b.search) lines.push(`search: ${b.search.candidateSeconds.toFixed(1)} s for candidates; ${b.search.cpLayers ? `${b.search.fitSeconds.toFixed(1)} s of ALS shared by ${b.search.cpLayers} CP layers (--budget-seconds ${b.search.budgetSeconds})` : 'no fits needed'}`);
   if (b.measured) lines.push(`measured on ${b.measured.backend}: ${b.measured.msBefore.toFixed(2)} → ${b.measured.msAfter.toFixed(2)} ms, ${b.measured.speedup.toFixed(2)}× (median of 10 runs)`);
   return lines.join('\n');
 }

@@ -70,6 +70,8 @@ export interface BudgetReport {
   totalError: number;
   macs: { before: number; after: number; speedup: number };
   layers: BudgetLayerReport[];
+  /** Time spent choosing (candidates and their spectra / timings) and the time left for CP's ALS fits. */
+  search?: { budgetSeconds: number; candidateSeconds: number; fitSeconds: number; cpLayers: number };
   /** --by latency: the whole network timed before and after conversion (filled by the pipeline). */
   measured?: { backend: string; msBefore: number; msAfter: number; speedup: number } | null;
 }

@@ -6,7 +6,11 @@
  *   spatial   every K from one spectrum of the (C·kh)×(N·kw) reshape (exact, Eckart–Young)
  *   tucker2   the HOSVD bound err² ≤ e_out² + e_in² from the two unfoldings' spectra (De Lathauwer
  *             et al. 2000, Property 10); HOOI only lowers it, so the budget is conservative
- *   spatial-nd, cp, cp4: one real fit per grid point (slow on big layers: opt in with `methods`)
+ *   cp, cp4   every R from one "slice" spectrum (method-ranks.ts cpSliceSpectrum): the slice model
+ *             is a rank-R CP whose error is the discarded σ² share, and ALS started from it
+ *             (cp.ts init 'slice') only lowers it — an upper bound, so no fit per candidate;
+ *             with `realize`, one real fit per grid point (what `compare` shows)
+ *   spatial-nd one real fit per grid point (slow on big layers: opt in with `methods`)
  * Only profitable candidates (fewer MACs than the conv) are kept; 'keep' (the conv, error 0) is
  * always one of them.
  */
@@ -14,9 +18,9 @@ import type { Conv2DNode, Graph } from '../models/ir.js';
 import { inferShapes, spatialOf } from '../models/shapes.js';
 import { decouple, reconstruct, type NdOrder } from '../decompose/nd.js';
 import { reconstructSpatial, spatial, type SpatialResult } from '../decompose/spatial.js';
-import { cp3, cp4 } from '../decompose/cp.js';
 import { unfoldingSingularValues } from '../decompose/vbmf.js';
 import { relFrobeniusError } from '../decompose/tensor.js';
+import { cpSliceSpectrum } from './method-ranks.js';
 import { convMacs, methodMacs, type LayerGeometry, type MethodRanks } from './method-cost.js';
 import { decoupleFactors, planLayer, type Method, type MethodSettings } from './methods.js';
 import { spatialNdReplacement, spatialReplacement } from './spatial-rewrite.js';
@@ -205,13 +209,19 @@ export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: Candid
         }
       }
     } else {
-      const fit = method === 'cp' ? cp3 : cp4;
       const rMax = profitableMax(kh * kw * Math.min(N, C), before, (R) => macs(method, { rank: R }));
       const iterations = opts.cpIterations ?? 25;
+      if (!opts.realize) {
+        // Every rank's bound is free once the spectrum is known: a fine grid (4× the others).
+        const d = discardedShares(Float64Array.from(cpSliceSpectrum(conv.kernel, method === 'cp4', conv.name), Math.sqrt), 1);
+        for (const R of ranks(rMax, grid * 4, (R) => macs(method, { rank: R }))) {
+          out.push({ method, rank: R, macs: macs(method, { rank: R }), error: Math.max(0, R < d.length ? d[R] : 0), errorKind: 'bound' });
+        }
+        continue;
+      }
       for (const R of ranks(rMax, Math.max(4, Math.round(grid / 3)), (R) => macs(method, { rank: R }))) {
         const c: Candidate = { method, rank: R, macs: macs(method, { rank: R }), error: 0, errorKind: 'exact' };
-        if (opts.realize) realizeWith(c, planLayer(conv, method, { rank: R }, { ...opts.realize, order, maxIterations: iterations }).decompose());
-        else c.error = fit(conv.kernel, { rank: R, name: conv.name, nIterMax: iterations, seed: 0 }).kernelRelError ** 2;
+        realizeWith(c, planLayer(conv, method, { rank: R }, { ...opts.realize, order, maxIterations: iterations }).decompose());
         out.push(c);
       }
     }

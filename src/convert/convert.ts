@@ -20,6 +20,8 @@ export interface LayerPlan {
   rank?: number;
   tuckerRanks?: [number, number];
   factorRank?: number;
+  /** CP: slice start, ALS for at most this many seconds (the speed budget's time share). */
+  cpSeconds?: number;
 }
 
 export interface ConvertOptions extends SelectOptions {
@@ -134,7 +136,8 @@ export function convertGraph(input: Graph, opts: ConvertOptions): Conversion {
       kept.push({ name: conv.name, reason: 'the speed budget keeps it regular' });
       continue;
     }
-    const planned = planLayer(conv, choice.method, choice.spec, settings);
+    const cpSeconds = opts.plan?.[conv.name]?.cpSeconds;
+    const planned = planLayer(conv, choice.method, choice.spec, cpSeconds === undefined ? settings : { ...settings, cpSeconds });
     const ratio = macRatio(conv, choice.method, planned.ranks);
     if (ratio >= 1 && !opts.keepUnprofitable) {
       kept.push({ name: conv.name, reason: `at ${rankLabel(choice.method, planned.ranks)} the decomposition would cost ${ratio.toFixed(2)}× the conv's MACs (--keep-unprofitable replaces it anyway)` });
