@@ -20,14 +20,17 @@ import { buildReport, type ConversionReport, type CalibrationReport } from './re
 import { createEngine } from './eval/engine.js';
 import { calibrate, type CalibrationMode } from './eval/calibrate.js';
 import { loadCalibrationData } from './eval/calibration-data.js';
-import { inferShapes } from './models/shapes.js';
 import { budgetCandidates, budgetReport, toPlan, type BudgetCandidates, type BudgetReport } from './convert/budget-plan.js';
 import { solveBudget, type BudgetBy } from './convert/budget.js';
 import { shareFitSeconds } from './convert/budget-fits.js';
-import { planLayer, type Method } from './convert/methods.js';
+import type { Method } from './convert/methods.js';
+import type { NdOrder } from './decompose/nd.js';
+import type { DepthwiseForm } from './convert/nd-rewrite.js';
 import type { LayerPlan } from './convert/convert.js';
 import type { Engine } from './eval/engine.js';
-import { layerGraphsFor, randomBatch, timeGraph, timeGraphPair } from './eval/latency.js';
+import { compareGraphs, randomBatch } from './eval/latency.js';
+import { timeBudgetCandidates } from './eval/candidate-latency.js';
+import { defaultCacheFile, openLatencyCache } from './eval/latency-cache.js';
 import type { Batch } from './eval/tfjs-run.js';
 
 export const VERSION: string = projectVersion();
@@ -65,6 +68,13 @@ export interface ConvertModelOptions extends ConvertOptions {
    * layers the plan gives to CP, in proportion to their size (budget-fits.ts).
    */
   budgetSeconds?: number;
+  /**
+   * --by latency: the file measured candidate latencies are kept in (default under the user's cache
+   * folder, latency-cache.ts); false keeps nothing.
+   */
+  latencyCache?: string | false;
+  /** Progress of --by latency's candidate timings. */
+  onTiming?: (label: string, index: number, total: number) => void;
 }
 
 export interface ConvertModelResult {
@@ -124,8 +134,11 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
     version: VERSION, model: modelPath, backend, inputShapes, input: input?.description ?? null, decomposeSeconds, evaluateSeconds, calibration, uncalibratedErrors,
   });
   if (budget?.timing) {
-    const [before, after] = await timeGraphPair(budget.timing.engine, original, conversion.graph, budget.timing.input);
-    budget.report.measured = { backend: budget.timing.engine.name, msBefore: before.medianMs, msAfter: after.medianMs, speedup: before.medianMs / after.medianMs };
+    const t = await compareGraphs(budget.timing.engine, original, conversion.graph, budget.timing.input);
+    budget.report.measured = {
+      backend: budget.timing.engine.name, threads: budget.timing.engine.threads, msBefore: t.a.medianMs, msAfter: t.b.medianMs, speedup: t.ratio,
+      speedupInterval: [t.low, t.high], runs: t.a.runs, stoppedBy: t.stoppedBy, load: t.load,
+    };
   }
   addMethodFields(report, conversion, budget?.report ?? null);
   if (opts.outDir) await saveConversion(opts.outDir, conversion.graph, report, modelPath);
@@ -183,6 +196,8 @@ async function planBudget(original: Graph, opts: ConvertModelOptions): Promise<P
     onLayer: (name, i, n) => opts.onProgress?.('candidates', name, i, n),
     layers: opts.layers, skip: opts.skip, minInChannels: opts.minInChannels, foldBatchNorm: opts.foldBatchNorm, inputShapes,
     methods: opts.methods ?? [opts.method ?? 'nd'], order: opts.order, cpIterations: opts.maxIterations,
+    // By latency, every stock-op realisation of ND competes on measured time: both orderings, both layouts.
+    ...(by === 'latency' ? { orders: ['dw-pw', 'pw-dw'] as NdOrder[], forms: ['split', 'merged'] as DepthwiseForm[] } : {}),
     // Each candidate is timed with ≥ 10 runs: keep the grid small.
     gridSize: by === 'latency' ? 8 : undefined,
   });
@@ -195,9 +210,12 @@ async function planBudget(original: Graph, opts: ConvertModelOptions): Promise<P
   const shape = Object.values(inputShapes ?? {})[0] ?? (bc.graph.nodes.find((n) => n.name === bc.graph.inputs[0]) as { shape: Shape }).shape;
   if (shape.some((d) => d === null)) throw new Error('--by latency needs the input size: give --input-shape H,W');
   const input = randomBatch(shape as number[], 1, opts.seed ?? 1, [0, 1]);
-  const t = await timeBudgetCandidates(engine, bc, input, opts);
+  const cache = openLatencyCache(opts.latencyCache === false ? null : (opts.latencyCache ?? defaultCacheFile()));
+  const t = await timeBudgetCandidates(engine, bc, input, { order: opts.order, form: opts.form, seed: opts.seed, cache, onStep: opts.onTiming });
   const result = solveBudget({ layers: bc.layers, totalBefore: t.totalMs, fixedCost: t.fixedMs }, { targetSpeedup: target, by: 'latency' });
-  return withFitTimes({ plan: toPlan(result), report: budgetReport(bc, result), timing: { engine, input } }, bc, t0, opts.budgetSeconds);
+  const planned = withFitTimes({ plan: toPlan(result), report: budgetReport(bc, result), timing: { engine, input } }, bc, t0, opts.budgetSeconds);
+  planned.report.latencyCache = t.cache;
+  return planned;
 }
 
 /** Gives the plan's CP layers their share of what remains of --budget-seconds (budget-fits.ts). */
@@ -210,40 +228,4 @@ function withFitTimes(p: PlannedBudget, bc: BudgetCandidates, t0: number, budget
   return p;
 }
 
-/**
- * The measured-latency table of --by latency: each candidate layer's regular conv and every
- * candidate replacement, timed alone on a random input of the layer's input shape (the mini graphs
- * of src/eval/latency.ts), and the whole network; what the layers do not account for is the fixed
- * cost. Each candidate is timed interleaved with the regular conv (2 shared cores: a load change
- * then hits both alike), its time taken as its ratio to the conv times the median of the conv's
- * times over all pairs. Fills `msBefore` and each candidate's `ms` in place.
- */
-export async function timeBudgetCandidates(engine: Engine, bc: BudgetCandidates, input: Batch, opts: Pick<ConvertModelOptions, 'order' | 'form' | 'maxIterations' | 'seed'> = {}): Promise<{ totalMs: number; fixedMs: number }> {
-  const shapes = inferShapes(bc.graph, { [bc.graph.inputs[0]]: input.shape.slice(1) });
-  const settings = { order: opts.order ?? 'dw-pw', form: opts.form ?? 'split', layout: bc.graph.layout, maxIterations: opts.maxIterations, seed: opts.seed } as const;
-  const totalMs = (await timeGraph(engine, bc.graph, input)).medianMs;
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  let layersMs = 0;
-  for (const l of bc.layers) {
-    const inShape = shapes.get(l.conv.inputs[0]) as number[];
-    const regularMs: number[] = [];
-    const ratios = new Map<(typeof l.candidates)[number], number>();
-    for (const c of l.candidates) {
-      if (c.method === 'keep') continue;
-      const rep = planLayer(l.conv, c.method, { rank: c.rank, tuckerRanks: c.tuckerRanks, factorRank: c.factorRank }, settings).decompose().replacement;
-      const [regular, replaced] = layerGraphsFor(engine, { conv: l.conv, nodes: rep.nodes, input: l.conv.inputs[0], output: rep.output }, inShape, bc.graph.layout);
-      const x = randomBatch(regular.nodes[0].op === 'input' ? (regular.nodes[0].shape as number[]) : inShape, 1, (opts.seed ?? 1) + 1, [-1, 1]);
-      const [ta, tb] = await timeGraphPair(engine, regular, replaced, x);
-      regularMs.push(ta.medianMs);
-      ratios.set(c, tb.medianMs / ta.medianMs);
-    }
-    // A layer without candidates keeps its time in the fixed cost.
-    l.msBefore = regularMs.length ? median(regularMs) : 0;
-    for (const c of l.candidates) c.ms = c.method === 'keep' ? l.msBefore : (ratios.get(c) as number) * l.msBefore;
-    layersMs += l.msBefore;
-  }
-  // Timed apart, the layers can add up to more than the whole (load changes, per-call overhead):
-  // the total is then their sum, so the solver's units stay consistent.
-  const fixedMs = Math.max(0, totalMs - layersMs);
-  return { totalMs: layersMs + fixedMs, fixedMs };
-}
+export { timeBudgetCandidates } from './eval/candidate-latency.js';

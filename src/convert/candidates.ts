@@ -25,6 +25,7 @@ import { convMacs, methodMacs, type LayerGeometry, type MethodRanks } from './me
 import { decoupleFactors, planLayer, type Method, type MethodSettings } from './methods.js';
 import { spatialNdReplacement, spatialReplacement } from './spatial-rewrite.js';
 import type { Replacement } from './splice.js';
+import type { DepthwiseForm } from './nd-rewrite.js';
 
 export interface Candidate {
   method: Method | 'keep';
@@ -32,6 +33,9 @@ export interface Candidate {
   rank: number;
   tuckerRanks?: [number, number];
   factorRank?: number;
+  /** ND: ordering and depthwise layout of this realisation (same MACs, different speed). */
+  order?: NdOrder;
+  form?: DepthwiseForm;
   macs: number;
   /** kernelRelError² (0 for keep). */
   error: number;
@@ -39,6 +43,8 @@ export interface Candidate {
   errorKind: 'exact' | 'bound';
   /** Measured latency of the candidate's layers (budget --by latency). */
   ms?: number;
+  /** Its measured speedup over the regular conv with the interval (budget --by latency). */
+  speedup?: { ratio: number; low: number; high: number };
   /** With CandidateOptions.realize: the candidate's layers. */
   replacement?: Replacement;
 }
@@ -57,6 +63,10 @@ export interface CandidateOptions {
   /** Default ['nd']. */
   methods?: Method[];
   order?: NdOrder;
+  /** ND orderings to offer (default [order]): pw-dw is another approximation at the same T. */
+  orders?: NdOrder[];
+  /** ND depthwise layouts to offer for T > 1 (default: none named, the run's --form). */
+  forms?: DepthwiseForm[];
   /** Grid points per method and layer for the methods with many ranks (spatial, Tucker-2: 48; CP and spatial-nd per T: a third, at least 4). */
   gridSize?: number;
   /** MAC reductions (e.g. [2, 3, 4]) at which every method also gets its largest rank reaching them. */
@@ -134,7 +144,7 @@ export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: Candid
   };
   const out: Candidate[] = [{ method: 'keep', rank: 0, macs: before, error: 0, errorKind: 'exact' }];
   for (const method of methods) {
-    if (method === 'nd') {
+    if (method === 'nd') for (const order of opts.orders ?? [opts.order ?? 'dw-pw']) {
       const nd = decouple(conv.kernel, { order, rank: 1, name: conv.name });
       let total = 0;
       for (const s of nd.singularValues) for (const v of s) total += v * v;
@@ -146,9 +156,11 @@ export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: Candid
       for (let T = 1; T <= nd.maxRank; T++) {
         const m = macs('nd', { rank: T, order });
         if (m >= before) continue;
-        const c: Candidate = { method, rank: T, macs: m, error: total ? Math.max(0, tail[T]) : 0, errorKind: 'exact' };
+        const c: Candidate = { method, rank: T, macs: m, error: total ? Math.max(0, tail[T]) : 0, errorKind: 'exact', ...(opts.orders ? { order } : {}) };
         if (opts.realize) realizeWith(c, planLayer(conv, 'nd', { rank: T }, { ...opts.realize, order }).decompose());
-        out.push(c);
+        // T = 1 is one depthwise conv in either layout.
+        const forms = opts.forms && T > 1 ? opts.forms : [undefined];
+        for (const form of forms) out.push(form ? { ...c, form } : c);
       }
     } else if (method === 'spatial') {
       const sd = spatial(conv.kernel, { rank: 1, name: conv.name });
