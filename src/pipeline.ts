@@ -73,6 +73,8 @@ export interface ConvertModelOptions extends ConvertOptions {
    * folder, latency-cache.ts); false keeps nothing.
    */
   latencyCache?: string | false;
+  /** --by latency: seconds at most per candidate comparison (default 4; the interval target is ±5 %). */
+  timingSeconds?: number;
   /** Progress of --by latency's candidate timings. */
   onTiming?: (label: string, index: number, total: number) => void;
 }
@@ -211,7 +213,7 @@ async function planBudget(original: Graph, opts: ConvertModelOptions): Promise<P
   if (shape.some((d) => d === null)) throw new Error('--by latency needs the input size: give --input-shape H,W');
   const input = randomBatch(shape as number[], 1, opts.seed ?? 1, [0, 1]);
   const cache = openLatencyCache(opts.latencyCache === false ? null : (opts.latencyCache ?? defaultCacheFile()));
-  const t = await timeBudgetCandidates(engine, bc, input, { order: opts.order, form: opts.form, seed: opts.seed, cache, onStep: opts.onTiming });
+  const t = await timeBudgetCandidates(engine, bc, input, { order: opts.order, form: opts.form, seed: opts.seed, cache, onStep: opts.onTiming, timing: opts.timingSeconds !== undefined ? { maxSeconds: opts.timingSeconds } : undefined });
   const result = solveBudget({ layers: bc.layers, totalBefore: t.totalMs, fixedCost: t.fixedMs }, { targetSpeedup: target, by: 'latency' });
   const planned = withFitTimes({ plan: toPlan(result), report: budgetReport(bc, result), timing: { engine, input } }, bc, t0, opts.budgetSeconds);
   planned.report.latencyCache = t.cache;

@@ -28,6 +28,7 @@ export function registerConvert(program: Command): void {
     .addOption(new Option('--by <what>', 'what --target-speedup counts: MACs, or per-layer latency measured on --backend').choices(['macs', 'latency']).default('macs'))
     .option('--budget-seconds <s>', '--target-speedup: seconds for the search and the final CP fits (default 60); CP fits stop early from a start whose error the plan already assumed', num)
     .option('--latency-cache <file>', '--by latency: keep measured candidate latencies in this file (default: $XDG_CACHE_HOME/netdecouple/latency-cache.json or ~/.cache/netdecouple/…)')
+    .option('--timing-seconds <s>', '--by latency: at most this long per candidate timing (default 4; stops earlier once the 95 % interval is within ±5 %)', num)
     .option('--no-latency-cache', '--by latency: time every candidate afresh and keep nothing')
     .option('--methods <list>', 'candidate methods for --target-speedup (default: --method); cp, cp4 and spatial-nd fit every candidate and are slow on big layers', list)
     .addOption(new Option('--form <f>', 'how T > 1 depthwise components are laid out').choices(['split', 'merged']).default('split'))
@@ -60,7 +61,7 @@ export function registerConvert(program: Command): void {
       onProgress,
       method: o.method, order: o.order, rank: o.rank, energy: o.energy, form: o.form, layers: o.layers, skip: o.skip,
       rankRule: o.rankRule, tuckerRanks: o.tuckerRanks, factorRank: o.factorRank, maxIterations: o.maxIter,
-      targetSpeedup: o.targetSpeedup, by: o.by, budgetSeconds: o.budgetSeconds, latencyCache: o.latencyCache === true ? undefined : o.latencyCache,
+      targetSpeedup: o.targetSpeedup, by: o.by, budgetSeconds: o.budgetSeconds, latencyCache: o.latencyCache === true ? undefined : o.latencyCache, timingSeconds: o.timingSeconds,
       onTiming: (label: string, i: number, n: number) => onProgress('timing', label, i, n), methods: o.methods ? checkMethods(o.methods) : undefined,
       minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape, inputImage: o.input,
       evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out,

@@ -4,8 +4,11 @@
  * the shared loop (timing.ts: interleaved, until the ratio's 95 % interval is within ±5 % or the
  * per-candidate cap) in the context the whole model runs in: same engine and threads, and on ORT
  * the NCHW layout the exported model uses inside (latency.ts layerGraphsFor). A candidate's time
- * is its measured ratio to the conv times the median of the conv's times over all its pairs, so
- * the solver's units stay consistent across a layer. Measurements are cached across runs per
+ * is its measured ratio to the conv (a ratio of interleaved runs: load hits both alike) times the
+ * conv's time. Absolute times are only needed to weigh layers against each other and against the
+ * rest of the network, and a busy machine only ever adds time: so the conv's time is the least of
+ * its medians over all its pairs, and the whole network's the lesser of two medians, one timed
+ * before the candidates and one after. Measurements are cached across runs per
  * (backend, threads, layout, shape, conv, realisation) (latency-cache.ts).
  */
 import type { Conv2DNode, Graph } from '../models/ir.js';
@@ -55,7 +58,7 @@ export async function timeBudgetCandidates(engine: Engine, bc: BudgetCandidates,
   const timing: TimingOptions = { maxSeconds: 4, ...opts.timing };
   const shapes = inferShapes(bc.graph, { [bc.graph.inputs[0]]: input.shape.slice(1) });
   const base: MethodSettings = { order, form, layout: bc.graph.layout, maxIterations: 1, cpSeconds: 0, seed: opts.seed };
-  const totalMs = (await timeGraph(engine, bc.graph, input)).medianMs;
+  const firstTotalMs = (await timeGraph(engine, bc.graph, input)).medianMs;
   const total = bc.layers.reduce((a, l) => a + l.candidates.length - 1, 0);
   let step = 0;
   let layersMs = 0;
@@ -79,9 +82,9 @@ export async function timeBudgetCandidates(engine: Engine, bc: BudgetCandidates,
       }
       measured.set(c, m);
     }
-    const regular = [...measured.values()].map((m) => m.regularMs).sort((a, b) => a - b);
+    const regular = [...measured.values()].map((m) => m.regularMs);
     // A layer without candidates keeps its time in the fixed cost.
-    l.msBefore = regular.length ? regular[Math.floor(regular.length / 2)] : 0;
+    l.msBefore = regular.length ? Math.min(...regular) : 0;
     for (const c of l.candidates) {
       const m = measured.get(c);
       c.ms = m ? l.msBefore / m.ratio : l.msBefore;
@@ -90,6 +93,7 @@ export async function timeBudgetCandidates(engine: Engine, bc: BudgetCandidates,
     layersMs += l.msBefore;
   }
   cache.save();
+  const totalMs = Math.min(firstTotalMs, (await timeGraph(engine, bc.graph, input)).medianMs);
   // Timed apart, the layers can add up to more than the whole (per-call overhead): the total is
   // then their sum, so the solver's units stay consistent.
   const fixedMs = Math.max(0, totalMs - layersMs);

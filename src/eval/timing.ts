@@ -156,11 +156,16 @@ async function timed(r: Runnable): Promise<number> {
   return performance.now() - t0;
 }
 
-/** Warm-up pairs until the last 3 pair times average within 10 % of the 3 before (at most 30 pairs). */
-async function warmUp(a: Runnable, b: Runnable, least: number): Promise<number> {
+/**
+ * Warm-up pairs until the last 3 pair times average within 10 % of the 3 before — at most 30
+ * pairs, and after `least` pairs at most `capMs` (on a busy machine "stable" may never come).
+ */
+async function warmUp(a: Runnable, b: Runnable, least: number, capMs = Infinity): Promise<number> {
   const sums: number[] = [];
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const t0 = performance.now();
   for (let i = 0; i < 30; i++) {
+    if (sums.length >= least && performance.now() - t0 > capMs) break;
     sums.push((await timed(a)) + (await timed(b)));
     if (sums.length < Math.max(least, 6)) continue;
     const last = mean(sums.slice(-3));
@@ -181,7 +186,7 @@ export async function timeRatio(a: Runnable, b: Runnable, opts: TimingOptions = 
   const capMs = (opts.maxSeconds ?? 30) * 1000;
   const confidence = opts.confidence ?? 0.95;
   const before = os.loadavg()[0];
-  const warmup = await warmUp(a, b, least);
+  const warmup = await warmUp(a, b, least, capMs / 4);
   const ta: number[] = [];
   const tb: number[] = [];
   const t0 = performance.now();

@@ -74,7 +74,9 @@ describe('convert --target-speedup (the CLI, --json)', () => {
   });
 
   it('by latency: times every candidate, and the plan fits the measured budget', async () => {
-    const r = await cli('convert', heavy, '-o', path.join(dir, 'latency'), '--target-speedup', '1.2', '--by', 'latency', '--backend', 'ort', '--no-eval', '--json');
+    const cache = path.join(dir, 'latency-cache.json');
+    const args = ['convert', heavy, '--target-speedup', '1.2', '--by', 'latency', '--backend', 'ort', '--no-eval', '--json', '--timing-seconds', '0.3', '--latency-cache', cache, '--layers', 'h2'];
+    const r = await cli(...args, '-o', path.join(dir, 'latency'));
     expect(r.code, r.stderr).toBe(0);
     const b = JSON.parse(r.stdout).budget;
     expect(b.by).toBe('latency');
@@ -87,7 +89,20 @@ describe('convert --target-speedup (the CLI, --json)', () => {
     expect(b.measured.backend).toBe('ort');
     expect(b.measured.msBefore).toBeGreaterThan(0);
     expect(b.measured.msAfter).toBeGreaterThan(0);
-  });
+    const [lo, hi] = b.measured.speedupInterval;
+    expect(lo).toBeLessThanOrEqual(b.measured.speedup);
+    expect(hi).toBeGreaterThanOrEqual(b.measured.speedup);
+    // Every realisation of ND was offered: both orderings and both depthwise layouts.
+    expect(b.latencyCache.timed).toBeGreaterThan(0);
+    const keys = Object.keys(JSON.parse(fs.readFileSync(cache, 'utf8')).entries).join('\n');
+    for (const r of ['dw-pw split', 'dw-pw merged', 'pw-dw split', 'pw-dw merged']) expect(keys).toContain(r);
+    // A second run finds every candidate in the cache and times none.
+    const again = await cli(...args, '-o', path.join(dir, 'latency-again'));
+    expect(again.code, again.stderr).toBe(0);
+    const b2 = JSON.parse(again.stdout).budget;
+    expect(b2.latencyCache.timed).toBe(0);
+    expect(b2.latencyCache.hits).toBe(b.latencyCache.timed);
+  }, 240_000);
 
   it('refuses a fixed rank beside a target', async () => {
     const r = await cli('convert', model, '-o', path.join(dir, 'both'), '--target-speedup', '2', '--rank', '2', '--no-eval');
