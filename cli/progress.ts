@@ -14,7 +14,10 @@ export function progress(total: number, enabled: boolean): Progress {
       if (!on) return;
       const width = 24;
       const fill = Math.round((i / Math.max(total, 1)) * width);
-      process.stderr.write(`\r[${'█'.repeat(fill)}${' '.repeat(width - fill)}] ${i}/${total} ${((Date.now() - t0) / 1000).toFixed(1)}s ${label.slice(0, 40).padEnd(40)}`);
+      const elapsed = (Date.now() - t0) / 1000;
+      // Time left if the remaining steps take as long as the finished ones did on average.
+      const eta = i > 1 ? ` ~${((elapsed / (i - 1)) * (total - i + 1)).toFixed(0)}s left` : '';
+      process.stderr.write(`\r[${'█'.repeat(fill)}${' '.repeat(width - fill)}] ${i}/${total} ${elapsed.toFixed(1)}s${eta} ${label.slice(0, 40).padEnd(40)}`);
     },
     done() {
       if (on) process.stderr.write('\r' + ' '.repeat(100) + '\r');

@@ -24,10 +24,15 @@ import { inferShapes } from './models/shapes.js';
 import { checkActivations } from './models/activation-memory.js';
 import { budgetCandidates, budgetReport, toPlan, type BudgetCandidates, type BudgetReport } from './convert/budget-plan.js';
 import { solveBudget, type BudgetBy } from './convert/budget.js';
-import { planLayer, type Method } from './convert/methods.js';
+import { shareFitSeconds } from './convert/budget-fits.js';
+import type { Method } from './convert/methods.js';
+import type { NdOrder } from './decompose/nd.js';
+import type { DepthwiseForm } from './convert/nd-rewrite.js';
 import type { LayerPlan } from './convert/convert.js';
 import type { Engine } from './eval/engine.js';
-import { layerGraphsFor, randomBatch, timeGraph, timeGraphPair } from './eval/latency.js';
+import { compareGraphs, randomBatch } from './eval/latency.js';
+import { timeBudgetCandidates } from './eval/candidate-latency.js';
+import { defaultCacheFile, openLatencyCache } from './eval/latency-cache.js';
 import type { Batch } from './eval/tfjs-run.js';
 
 export const VERSION: string = projectVersion();
@@ -69,6 +74,21 @@ export interface ConvertModelOptions extends ConvertOptions {
   by?: BudgetBy;
   /** The budget's candidate methods (default: [method ?? 'nd']). */
   methods?: Method[];
+  /**
+   * --target-speedup: seconds for the whole search, candidates and final fits (default 60). CP
+   * candidates cost one spectrum per layer; what remains is shared out as ALS time among the
+   * layers the plan gives to CP, in proportion to their size (budget-fits.ts).
+   */
+  budgetSeconds?: number;
+  /**
+   * --by latency: the file measured candidate latencies are kept in (default under the user's cache
+   * folder, latency-cache.ts); false keeps nothing.
+   */
+  latencyCache?: string | false;
+  /** --by latency: seconds at most per candidate comparison (default 4; the interval target is ±5 %). */
+  timingSeconds?: number;
+  /** Progress of --by latency's candidate timings. */
+  onTiming?: (label: string, index: number, total: number) => void;
 }
 
 export interface ConvertModelResult {
@@ -148,8 +168,11 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
     preprocessing: describePreprocessing(preprocessing, original),
   });
   if (budget?.timing) {
-    const [before, after] = await timeGraphPair(budget.timing.engine, original, conversion.graph, budget.timing.input);
-    budget.report.measured = { backend: budget.timing.engine.name, msBefore: before.medianMs, msAfter: after.medianMs, speedup: before.medianMs / after.medianMs };
+    const t = await compareGraphs(budget.timing.engine, original, conversion.graph, budget.timing.input);
+    budget.report.measured = {
+      backend: budget.timing.engine.name, threads: budget.timing.engine.threads, msBefore: t.a.medianMs, msAfter: t.b.medianMs, speedup: t.ratio,
+      speedupInterval: [t.low, t.high], runs: t.a.runs, stoppedBy: t.stoppedBy, load: t.load,
+    };
   }
   addMethodFields(report, conversion, budget?.report ?? null);
   if (opts.outDir) await saveConversion(opts.outDir, conversion.graph, report, modelPath, { force: opts.force, formats: opts.formats });
@@ -202,60 +225,41 @@ async function planBudget(original: Graph, opts: ConvertModelOptions, inputShape
   }
   const by = opts.by ?? 'macs';
   if (by !== 'macs' && by !== 'latency') throw new Error(`--by "${String(by)}": choose macs or latency`);
+  const t0 = performance.now();
   const bc = budgetCandidates(original, {
+    onLayer: (name, i, n) => opts.onProgress?.('candidates', name, i, n),
     layers: opts.layers, skip: opts.skip, minInChannels: opts.minInChannels, foldBatchNorm: opts.foldBatchNorm, inputShapes,
     methods: opts.methods ?? [opts.method ?? 'nd'], order: opts.order, cpIterations: opts.maxIterations, ghost: opts.ghost,
+    // By latency, every stock-op realisation of ND competes on measured time: both orderings, both layouts.
+    ...(by === 'latency' ? { orders: ['dw-pw', 'pw-dw'] as NdOrder[], forms: ['split', 'merged'] as DepthwiseForm[] } : {}),
     // Each candidate is timed with ≥ 10 runs: keep the grid small.
     gridSize: by === 'latency' ? 8 : undefined,
   });
   const target = opts.targetSpeedup as number;
   if (by === 'macs') {
     const result = solveBudget({ layers: bc.layers, totalBefore: bc.macsBefore, fixedCost: bc.fixedMacs }, { targetSpeedup: target });
-    return { plan: toPlan(result), report: budgetReport(bc, result) };
+    return withFitTimes({ plan: toPlan(result), report: budgetReport(bc, result) }, bc, t0, opts.budgetSeconds);
   }
   const engine = await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
   const shape = Object.values(inputShapes ?? {})[0] ?? (bc.graph.nodes.find((n) => n.name === bc.graph.inputs[0]) as { shape: Shape }).shape;
   if (shape.some((d) => d === null)) throw new Error('--by latency needs the input size: give --input-shape H,W');
   const input = randomBatch(shape as number[], 1, opts.seed ?? 1, [0, 1]);
-  const t = await timeBudgetCandidates(engine, bc, input, opts);
+  const cache = openLatencyCache(opts.latencyCache === false ? null : (opts.latencyCache ?? defaultCacheFile()));
+  const t = await timeBudgetCandidates(engine, bc, input, { order: opts.order, form: opts.form, seed: opts.seed, cache, onStep: opts.onTiming, timing: opts.timingSeconds !== undefined ? { maxSeconds: opts.timingSeconds } : undefined });
   const result = solveBudget({ layers: bc.layers, totalBefore: t.totalMs, fixedCost: t.fixedMs }, { targetSpeedup: target, by: 'latency' });
-  return { plan: toPlan(result), report: budgetReport(bc, result), timing: { engine, input } };
+  const planned = withFitTimes({ plan: toPlan(result), report: budgetReport(bc, result), timing: { engine, input } }, bc, t0, opts.budgetSeconds);
+  planned.report.latencyCache = t.cache;
+  return planned;
 }
 
-/**
- * The measured-latency table of --by latency: each candidate layer's regular conv and every
- * candidate replacement, timed alone on a random input of the layer's input shape (the mini graphs
- * of src/eval/latency.ts), and the whole network; what the layers do not account for is the fixed
- * cost. Each candidate is timed interleaved with the regular conv (2 shared cores: a load change
- * then hits both alike), its time taken as its ratio to the conv times the median of the conv's
- * times over all pairs. Fills `msBefore` and each candidate's `ms` in place.
- */
-export async function timeBudgetCandidates(engine: Engine, bc: BudgetCandidates, input: Batch, opts: Pick<ConvertModelOptions, 'order' | 'form' | 'maxIterations' | 'seed'> = {}): Promise<{ totalMs: number; fixedMs: number }> {
-  const shapes = inferShapes(bc.graph, { [bc.graph.inputs[0]]: input.shape.slice(1) });
-  const settings = { order: opts.order ?? 'dw-pw', form: opts.form ?? 'split', layout: bc.graph.layout, maxIterations: opts.maxIterations, seed: opts.seed } as const;
-  const totalMs = (await timeGraph(engine, bc.graph, input)).medianMs;
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  let layersMs = 0;
-  for (const l of bc.layers) {
-    const inShape = shapes.get(l.conv.inputs[0]) as number[];
-    const regularMs: number[] = [];
-    const ratios = new Map<(typeof l.candidates)[number], number>();
-    for (const c of l.candidates) {
-      if (c.method === 'keep') continue;
-      const rep = planLayer(l.conv, c.method, { rank: c.rank, tuckerRanks: c.tuckerRanks, factorRank: c.factorRank }, settings).decompose().replacement;
-      const [regular, replaced] = layerGraphsFor(engine, { conv: l.conv, nodes: rep.nodes, input: l.conv.inputs[0], output: rep.output }, inShape, bc.graph.layout);
-      const x = randomBatch(regular.nodes[0].op === 'input' ? (regular.nodes[0].shape as number[]) : inShape, 1, (opts.seed ?? 1) + 1, [-1, 1]);
-      const [ta, tb] = await timeGraphPair(engine, regular, replaced, x);
-      regularMs.push(ta.medianMs);
-      ratios.set(c, tb.medianMs / ta.medianMs);
-    }
-    // A layer without candidates keeps its time in the fixed cost.
-    l.msBefore = regularMs.length ? median(regularMs) : 0;
-    for (const c of l.candidates) c.ms = c.method === 'keep' ? l.msBefore : (ratios.get(c) as number) * l.msBefore;
-    layersMs += l.msBefore;
-  }
-  // Timed apart, the layers can add up to more than the whole (load changes, per-call overhead):
-  // the total is then their sum, so the solver's units stay consistent.
-  const fixedMs = Math.max(0, totalMs - layersMs);
-  return { totalMs: layersMs + fixedMs, fixedMs };
+/** Gives the plan's CP layers their share of what remains of --budget-seconds (budget-fits.ts). */
+function withFitTimes(p: PlannedBudget, bc: BudgetCandidates, t0: number, budgetSeconds = 60): PlannedBudget {
+  if (!(budgetSeconds > 0)) throw new Error(`--budget-seconds ${budgetSeconds}: must be a positive number of seconds`);
+  const spent = (performance.now() - t0) / 1000;
+  const shares = shareFitSeconds(bc.layers, p.plan, Math.max(0, budgetSeconds - spent));
+  for (const [name, seconds] of shares) p.plan[name] = { ...p.plan[name], cpSeconds: seconds };
+  p.report.search = { budgetSeconds, candidateSeconds: spent, fitSeconds: Math.max(0, budgetSeconds - spent), cpLayers: shares.size };
+  return p;
 }
+
+export { timeBudgetCandidates } from './eval/candidate-latency.js';

@@ -31,6 +31,10 @@ export function registerConvert(program: Command): void {
     .option('--ghost-min-r2 <r>', 'ghost: channels whose fit explains less than this share of their variance stay primary (default 0)', num)
     .option('--target-speedup <S>', 'global budget: pick (method, rank) per layer to reach S× with the least total kernel error', num)
     .addOption(new Option('--by <what>', 'what --target-speedup counts: MACs, or per-layer latency measured on --backend').choices(['macs', 'latency']).default('macs'))
+    .option('--budget-seconds <s>', '--target-speedup: seconds for the search and the final CP fits (default 60); CP fits stop early from a start whose error the plan already assumed', num)
+    .option('--latency-cache <file>', '--by latency: keep measured candidate latencies in this file (default: $XDG_CACHE_HOME/netdecouple/latency-cache.json or ~/.cache/netdecouple/…)')
+    .option('--timing-seconds <s>', '--by latency: at most this long per candidate timing (default 4; stops earlier once the 95 % interval is within ±5 %)', num)
+    .option('--no-latency-cache', '--by latency: time every candidate afresh and keep nothing')
     .option('--methods <list>', 'candidate methods for --target-speedup (default: --method); cp, cp4 and spatial-nd fit every candidate and are slow on big layers', list)
     .addOption(new Option('--form <f>', 'how T > 1 depthwise components are laid out').choices(['split', 'merged']).default('split'))
     .option('--layers <names>', 'only these layers (names, globs with *, or /regex/; comma-separated)', list)
@@ -68,7 +72,8 @@ export function registerConvert(program: Command): void {
       method: o.method, order: o.order, rank: o.rank, energy: o.energy, form: o.form, layers: o.layers, skip: o.skip,
       rankRule: o.rankRule, tuckerRanks: o.tuckerRanks, factorRank: o.factorRank, maxIterations: o.maxIter,
       ghost: { ratio: o.ghostRatio, kernelSize: o.ghostKernel, fit: o.ghostFit ?? (o.calibrate && o.method === 'ghost' ? 'data' : 'weights'), minR2: o.ghostMinR2 },
-      targetSpeedup: o.targetSpeedup, by: o.by, methods: o.methods ? checkMethods(o.methods) : undefined,
+      targetSpeedup: o.targetSpeedup, by: o.by, budgetSeconds: o.budgetSeconds, latencyCache: o.latencyCache === true ? undefined : o.latencyCache, timingSeconds: o.timingSeconds,
+      onTiming: (label: string, i: number, n: number) => onProgress('timing', label, i, n), methods: o.methods ? checkMethods(o.methods) : undefined,
       minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape, inputImage: o.input,
       preprocess: preprocessFlags(o), formats: o.format ? checkFormats(o.format) : undefined, evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, dataAware: o.dataAware, refitRounds: o.refitRounds, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out, force: o.force,
     });
@@ -103,11 +108,13 @@ function methodLines(r: ConversionReport): string[] {
 function budgetText(b: BudgetReport): string {
   const ms = (x: number | undefined) => (x === undefined ? '' : x.toFixed(2));
   const rows = b.layers.map((l) => [
-    l.name, l.method, l.method === 'keep' ? '' : l.tuckerRanks ? l.tuckerRanks.join('×') : `${l.rank}${l.factorRank !== undefined ? `/T${l.factorRank}` : ''}`,
-    formatCount(l.macsBefore), formatCount(l.macsAfter), ...(b.by === 'latency' ? [ms(l.msBefore), ms(l.msAfter)] : []),
+    l.name, `${l.method}${l.order && l.order !== 'dw-pw' ? ` ${l.order}` : ''}${l.form === 'merged' ? ' merged' : ''}`,
+    l.method === 'keep' ? '' : l.tuckerRanks ? l.tuckerRanks.join('×') : `${l.rank}${l.factorRank !== undefined ? `/T${l.factorRank}` : ''}`,
+    formatCount(l.macsBefore), formatCount(l.macsAfter),
+    ...(b.by === 'latency' ? [ms(l.msBefore), ms(l.msAfter), l.speedupInterval ? `${ms(l.measuredSpeedup)}× [${ms(l.speedupInterval[0])}–${ms(l.speedupInterval[1])}]` : ''] : []),
     `${(l.kernelRelError * 100).toFixed(2)}%${l.errorKind === 'bound' ? ' (≤)' : ''}`,
   ]);
-  const head = ['layer', 'method', 'rank', 'MACs before', 'after', ...(b.by === 'latency' ? ['ms before', 'after'] : []), 'kernel err'];
+  const head = ['layer', 'method', 'rank', 'MACs before', 'after', ...(b.by === 'latency' ? ['ms before', 'after', 'layer speedup [95 %]'] : []), 'kernel err'];
   const lines = [
     '',
     `speed budget (${b.by}, methods ${b.methods.join(', ')}): target ${b.targetSpeedup}×, achieved ${b.achievedSpeedup.toFixed(3)}× ` +
@@ -115,6 +122,13 @@ function budgetText(b: BudgetReport): string {
       `Σ kernel err² ${b.totalError.toExponential(3)}; MACs ${b.macs.speedup.toFixed(3)}×`,
     renderTable(head, rows, ['l', 'l', 'l']),
   ];
-  if (b.measured) lines.push(`measured on ${b.measured.backend}: ${b.measured.msBefore.toFixed(2)} → ${b.measured.msAfter.toFixed(2)} ms, ${b.measured.speedup.toFixed(2)}× (median of 10 runs)`);
+  if (b.search) lines.push(`search: ${b.search.candidateSeconds.toFixed(1)} s for candidates; ${b.search.cpLayers ? `${b.search.fitSeconds.toFixed(1)} s of ALS shared by ${b.search.cpLayers} CP layers (--budget-seconds ${b.search.budgetSeconds})` : 'no fits needed'}`);
+  if (b.latencyCache) lines.push(`candidate timings: ${b.latencyCache.hits} from the cache, ${b.latencyCache.timed} timed${b.latencyCache.file ? ` (cache ${b.latencyCache.file})` : ''}`);
+  if (b.measured) {
+    const m = b.measured;
+    lines.push(`measured on ${m.backend}${m.threads ? ` (${m.threads} threads)` : ''}: ${m.msBefore.toFixed(2)} → ${m.msAfter.toFixed(2)} ms, ${m.speedup.toFixed(2)}× [95 % ${m.speedupInterval[0].toFixed(2)}–${m.speedupInterval[1].toFixed(2)}], ` +
+      `${m.runs} interleaved runs each, stopped by ${m.stoppedBy}; load average ${m.load.before.toFixed(2)} → ${m.load.after.toFixed(2)} on ${m.load.cores} cores; ` +
+      `measured / MAC speedup ${(m.speedup / b.macs.speedup).toFixed(2)}`);
+  }
   return lines.join('\n');
 }

@@ -46,11 +46,17 @@ export interface BudgetLayerReport {
   rank: number | null;
   tuckerRanks?: [number, number];
   factorRank?: number;
+  /** ND: the ordering and depthwise layout, when the budget chose among them. */
+  order?: string;
+  form?: string;
   macsBefore: number;
   macsAfter: number;
   /** --by latency: the measured times the solver used. */
   msBefore?: number;
   msAfter?: number;
+  /** --by latency: the candidate's measured speedup over the conv, with its 95 % interval. */
+  measuredSpeedup?: number;
+  speedupInterval?: [number, number];
   /** √(kernelRelError²) the solver assumed; 'bound' = an upper bound (Tucker-2's HOSVD bound). */
   kernelRelError: number;
   errorKind: 'exact' | 'bound';
@@ -70,8 +76,16 @@ export interface BudgetReport {
   totalError: number;
   macs: { before: number; after: number; speedup: number };
   layers: BudgetLayerReport[];
+  /** Time spent choosing (candidates and their spectra / timings) and the time left for CP's ALS fits. */
+  search?: { budgetSeconds: number; candidateSeconds: number; fitSeconds: number; cpLayers: number };
   /** --by latency: the whole network timed before and after conversion (filled by the pipeline). */
-  measured?: { backend: string; msBefore: number; msAfter: number; speedup: number } | null;
+  measured?: {
+    backend: string; threads: number | null; msBefore: number; msAfter: number; speedup: number;
+    /** 95 % interval of the speedup, runs per model and why timing stopped (timing.ts). */
+    speedupInterval: [number, number]; runs: number; stoppedBy: string; load: { before: number; after: number; cores: number };
+  } | null;
+  /** --by latency: where the candidate timings were cached, how many were found there and how many timed. */
+  latencyCache?: { file: string | null; hits: number; timed: number };
 }
 
 /** The solver's choice as convertGraph's per-layer plan. */
@@ -79,7 +93,7 @@ export function toPlan(result: BudgetResult): Record<string, LayerPlan> {
   const plan: Record<string, LayerPlan> = {};
   for (const ch of result.choices) {
     const c = ch.candidate;
-    plan[ch.name] = c.method === 'keep' ? { method: 'keep' } : { method: c.method, rank: c.rank, tuckerRanks: c.tuckerRanks, factorRank: c.factorRank };
+    plan[ch.name] = c.method === 'keep' ? { method: 'keep' } : { method: c.method, rank: c.rank, tuckerRanks: c.tuckerRanks, factorRank: c.factorRank, ...(c.order ? { order: c.order } : {}), ...(c.form ? { form: c.form } : {}) };
   }
   return plan;
 }
@@ -92,6 +106,8 @@ export function budgetReport(bc: BudgetCandidates, result: BudgetResult): Budget
     return {
       name: ch.name, method: c.method, rank: c.method === 'keep' ? null : c.rank,
       ...(c.tuckerRanks ? { tuckerRanks: c.tuckerRanks } : {}), ...(c.factorRank !== undefined ? { factorRank: c.factorRank } : {}),
+      ...(c.order ? { order: c.order } : {}), ...(c.form ? { form: c.form } : {}),
+      ...(c.speedup ? { measuredSpeedup: c.speedup.ratio, speedupInterval: [c.speedup.low, c.speedup.high] as [number, number] } : {}),
       macsBefore: l.macsBefore, macsAfter: c.macs,
       ...(result.by === 'latency' ? { msBefore: ch.costBefore, msAfter: ch.costAfter } : {}),
       kernelRelError: Math.sqrt(c.error), errorKind: c.errorKind, candidates: l.candidates.length,

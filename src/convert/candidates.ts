@@ -6,7 +6,11 @@
  *   spatial   every K from one spectrum of the (C·kh)×(N·kw) reshape (exact, Eckart–Young)
  *   tucker2   the HOSVD bound err² ≤ e_out² + e_in² from the two unfoldings' spectra (De Lathauwer
  *             et al. 2000, Property 10); HOOI only lowers it, so the budget is conservative
- *   spatial-nd, cp, cp4: one real fit per grid point (slow on big layers: opt in with `methods`)
+ *   cp, cp4   every R from one "slice" spectrum (method-ranks.ts cpSliceSpectrum): the slice model
+ *             is a rank-R CP whose error is the discarded σ² share, and ALS started from it
+ *             (cp.ts init 'slice') only lowers it — an upper bound, so no fit per candidate;
+ *             with `realize`, one real fit per grid point (what `compare` shows)
+ *   spatial-nd one real fit per grid point (slow on big layers: opt in with `methods`)
  * Only profitable candidates (fewer MACs than the conv) are kept; 'keep' (the conv, error 0) is
  * always one of them.
  */
@@ -14,13 +18,14 @@ import type { Conv2DNode, Graph } from '../models/ir.js';
 import { inferShapes, spatialOf } from '../models/shapes.js';
 import { decouple, reconstruct, type NdOrder } from '../decompose/nd.js';
 import { reconstructSpatial, spatial, type SpatialResult } from '../decompose/spatial.js';
-import { cp3, cp4 } from '../decompose/cp.js';
 import { unfoldingSingularValues } from '../decompose/vbmf.js';
 import { relFrobeniusError } from '../decompose/tensor.js';
+import { cpSliceSpectrum } from './method-ranks.js';
 import { convMacs, methodMacs, type LayerGeometry, type MethodRanks } from './method-cost.js';
 import { decoupleFactors, planLayer, type GhostSettings, type Method, type MethodSettings } from './methods.js';
 import { spatialNdReplacement, spatialReplacement } from './spatial-rewrite.js';
 import type { Replacement } from './splice.js';
+import type { DepthwiseForm } from './nd-rewrite.js';
 
 export interface Candidate {
   method: Method | 'keep';
@@ -28,6 +33,9 @@ export interface Candidate {
   rank: number;
   tuckerRanks?: [number, number];
   factorRank?: number;
+  /** ND: ordering and depthwise layout of this realisation (same MACs, different speed). */
+  order?: NdOrder;
+  form?: DepthwiseForm;
   macs: number;
   /** kernelRelError² (0 for keep). */
   error: number;
@@ -35,6 +43,8 @@ export interface Candidate {
   errorKind: 'exact' | 'bound';
   /** Measured latency of the candidate's layers (budget --by latency). */
   ms?: number;
+  /** Its measured speedup over the regular conv with the interval (budget --by latency). */
+  speedup?: { ratio: number; low: number; high: number };
   /** With CandidateOptions.realize: the candidate's layers. */
   replacement?: Replacement;
   /** Ghost: primaries after promotion and depthwise channels (fix its MACs). */
@@ -56,6 +66,10 @@ export interface CandidateOptions {
   /** Default ['nd']. */
   methods?: Method[];
   order?: NdOrder;
+  /** ND orderings to offer (default [order]): pw-dw is another approximation at the same T. */
+  orders?: NdOrder[];
+  /** ND depthwise layouts to offer for T > 1 (default: none named, the run's --form). */
+  forms?: DepthwiseForm[];
   /** Grid points per method and layer for the methods with many ranks (spatial, Tucker-2: 48; CP and spatial-nd per T: a third, at least 4). */
   gridSize?: number;
   /** MAC reductions (e.g. [2, 3, 4]) at which every method also gets its largest rank reaching them. */
@@ -138,7 +152,7 @@ export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: Candid
   };
   const out: Candidate[] = [{ method: 'keep', rank: 0, macs: before, error: 0, errorKind: 'exact' }];
   for (const method of methods) {
-    if (method === 'nd') {
+    if (method === 'nd') for (const order of opts.orders ?? [opts.order ?? 'dw-pw']) {
       const nd = decouple(conv.kernel, { order, rank: 1, name: conv.name });
       let total = 0;
       for (const s of nd.singularValues) for (const v of s) total += v * v;
@@ -150,9 +164,11 @@ export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: Candid
       for (let T = 1; T <= nd.maxRank; T++) {
         const m = macs('nd', { rank: T, order });
         if (m >= before) continue;
-        const c: Candidate = { method, rank: T, macs: m, error: total ? Math.max(0, tail[T]) : 0, errorKind: 'exact' };
+        const c: Candidate = { method, rank: T, macs: m, error: total ? Math.max(0, tail[T]) : 0, errorKind: 'exact', ...(opts.orders ? { order } : {}) };
         if (opts.realize) realizeWith(c, planLayer(conv, 'nd', { rank: T }, { ...opts.realize, order }).decompose());
-        out.push(c);
+        // T = 1 is one depthwise conv in either layout.
+        const forms = opts.forms && T > 1 ? opts.forms : [undefined];
+        for (const form of forms) out.push(form ? { ...c, form } : c);
       }
     } else if (method === 'spatial') {
       const sd = spatial(conv.kernel, { rank: 1, name: conv.name });
@@ -225,13 +241,19 @@ export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: Candid
         }
       }
     } else {
-      const fit = method === 'cp' ? cp3 : cp4;
       const rMax = profitableMax(kh * kw * Math.min(N, C), before, (R) => macs(method, { rank: R }));
       const iterations = opts.cpIterations ?? 25;
+      if (!opts.realize) {
+        // Every rank's bound is free once the spectrum is known: a fine grid (4× the others).
+        const d = discardedShares(Float64Array.from(cpSliceSpectrum(conv.kernel, method === 'cp4', conv.name), Math.sqrt), 1);
+        for (const R of ranks(rMax, grid * 4, (R) => macs(method, { rank: R }))) {
+          out.push({ method, rank: R, macs: macs(method, { rank: R }), error: Math.max(0, R < d.length ? d[R] : 0), errorKind: 'bound' });
+        }
+        continue;
+      }
       for (const R of ranks(rMax, Math.max(4, Math.round(grid / 3)), (R) => macs(method, { rank: R }))) {
         const c: Candidate = { method, rank: R, macs: macs(method, { rank: R }), error: 0, errorKind: 'exact' };
-        if (opts.realize) realizeWith(c, planLayer(conv, method, { rank: R }, { ...opts.realize, order, maxIterations: iterations }).decompose());
-        else c.error = fit(conv.kernel, { rank: R, name: conv.name, nIterMax: iterations, seed: 0 }).kernelRelError ** 2;
+        realizeWith(c, planLayer(conv, method, { rank: R }, { ...opts.realize, order, maxIterations: iterations }).decompose());
         out.push(c);
       }
     }

@@ -21,6 +21,11 @@ export interface LayerPlan {
   rank?: number;
   tuckerRanks?: [number, number];
   factorRank?: number;
+  /** CP: slice start, ALS for at most this many seconds (the speed budget's time share). */
+  cpSeconds?: number;
+  /** ND: this layer's ordering and depthwise layout (the latency budget picks them by measurement). */
+  order?: NdOrder;
+  form?: DepthwiseForm;
 }
 
 export interface ConvertOptions extends SelectOptions {
@@ -161,7 +166,9 @@ export function convertGraph(input: Graph, opts: ConvertOptions): Conversion {
       kept.push({ name: conv.name, reason: 'the speed budget keeps it regular' });
       continue;
     }
-    const planned = planLayer(conv, choice.method, choice.spec, settings);
+    const p = opts.plan?.[conv.name];
+    const layerSettings: MethodSettings = { ...settings, ...(p?.cpSeconds !== undefined ? { cpSeconds: p.cpSeconds } : {}), ...(p?.order ? { order: p.order } : {}), ...(p?.form ? { form: p.form } : {}) };
+    const planned = planLayer(conv, choice.method, choice.spec, layerSettings);
     const ratio = macRatio(conv, choice.method, planned.ranks);
     if (ratio >= 1 && !opts.keepUnprofitable) {
       kept.push({ name: conv.name, reason: `at ${rankLabel(choice.method, planned.ranks)} the decomposition would cost ${ratio.toFixed(2)}× the conv's MACs (--keep-unprofitable replaces it anyway)` });
@@ -169,7 +176,7 @@ export function convertGraph(input: Graph, opts: ConvertOptions): Conversion {
     }
     const d = planned.decompose();
     replacements.set(conv.name, d.replacement);
-    layers.push(describe(conv, choice.method, d, form, order, opts.plan ? 'budget' : undefined));
+    layers.push(describe(conv, choice.method, d, layerSettings.form, layerSettings.order, opts.plan ? 'budget' : undefined));
   }
   const options = {
     method: opts.plan ? ('budget' as const) : method, order, form,

@@ -67,6 +67,11 @@ export interface MethodSettings {
   /** Seed of CP's random restart (same seed → byte-identical factors). */
   seed?: number;
   ghost?: GhostSettings;
+  /**
+   * CP: start ALS from the slice model at every rank and stop it after this many seconds — what
+   * the speed budget uses, whose error figures are that start's bound (candidates.ts).
+   */
+  cpSeconds?: number;
 }
 
 /** What a decomposition reports beyond ND's fields (absent where a method has no such thing). */
@@ -131,7 +136,10 @@ export function planLayer(conv: Conv2DNode, method: Method, spec: RankSpec, s: M
       return {
         method, rule, ranks: { rank: R },
         decompose: () => {
-          const opts = { rank: R, name, seed: s.seed ?? 0, ...(s.maxIterations !== undefined ? { nIterMax: s.maxIterations } : {}) };
+          const opts = {
+            rank: R, name, seed: s.seed ?? 0, ...(s.maxIterations !== undefined ? { nIterMax: s.maxIterations } : {}),
+            ...(s.cpSeconds !== undefined ? { init: 'slice' as const, maxSeconds: s.cpSeconds } : {}),
+          };
           const r = method === 'cp' ? cp3(conv.kernel, opts) : cp4(conv.kernel, opts);
           return {
             replacement: method === 'cp' ? cp3Replacement(conv, r as ReturnType<typeof cp3>) : cp4Replacement(conv, r as ReturnType<typeof cp4>),

@@ -46,7 +46,7 @@ import { mulberry32 } from './random.js';
 import { symEig, symEigSolver } from './symeig.js';
 import type { Tensor } from './tensor.js';
 
-export type CpInit = 'svd' | 'random';
+export type CpInit = 'svd' | 'slice' | 'random';
 
 export interface CpOptions {
   /** Number of components R ≥ 1 (at most N·C·kh·kw). */
@@ -65,9 +65,18 @@ export interface CpOptions {
    * error is the discarded singular-value energy, which ALS then only improves. For R < kh·kw,
    * HOSVD-style (tensorly's 'svd'): leading singular vectors of each unfolding, padded with seeded
    * random columns where R exceeds the dimension.
+   * 'slice': the slice start at every R (also R < kh·kw). Its error is known before any ALS
+   * iteration (the discarded share of the slices' σ²) and ALS only lowers it, so the slice
+   * spectrum is an upper bound on the result at every rank: what the speed budget relies on.
    * 'random': seeded Gaussian factors.
    */
   init?: CpInit;
+  /**
+   * Wall-clock cap on the ALS iterations (seconds, counted from the start of the call): the fit
+   * stops at the first iteration that ends past it. With init 'slice', a cap already spent by the
+   * start returns the slice model itself (0 iterations, its exact error).
+   */
+  maxSeconds?: number;
   /**
    * A component whose weight λ_r exceeds maxWeight·‖W‖ is treated as diverging (degenerate CP:
    * two or more components cancelling each other with growing norms). Default 1e6.
@@ -151,6 +160,8 @@ interface Factors {
   S: Float64Array;
   V: Float64Array;
   H: Float64Array;
+  /** The slice start's kept share of ‖W‖² (its error² is 1 − kept). */
+  kept?: number;
 }
 
 interface Problem {
@@ -202,8 +213,8 @@ function decompose(kernel: Tensor, opts: CpOptions, separable: boolean) {
   const maxWeight = opts.maxWeight ?? EXPLODE;
   if (!(maxWeight > 0)) throw new Error(`${what}: maxWeight ${maxWeight} must be > 0`);
   if (!Number.isInteger(seed)) throw new Error(`${what}: seed ${seed} must be an integer`);
-  if (init !== 'svd' && init !== 'random') {
-    throw new Error(`${what}: init "${String(init)}" must be 'svd' or 'random'`);
+  if (init !== 'svd' && init !== 'slice' && init !== 'random') {
+    throw new Error(`${what}: init "${String(init)}" must be 'svd', 'slice' or 'random'`);
   }
 
   const norm = frobenius(kernel);
@@ -229,8 +240,15 @@ function decompose(kernel: Tensor, opts: CpOptions, separable: boolean) {
     );
   }
 
-  const als = { nIterMax, tol, maxWeight };
-  let out = runAls(problem, initialFactors(problem, init, seed), als);
+  const t0 = performance.now();
+  const deadline = opts.maxSeconds !== undefined ? t0 + opts.maxSeconds * 1000 : Infinity;
+  const als = { nIterMax, tol, maxWeight, deadline };
+  const start = initialFactors(problem, init, seed);
+  if (start.kept !== undefined && performance.now() >= deadline) {
+    const err = Math.sqrt(Math.max(0, 1 - start.kept));
+    return { dims, R, f: start, norm, diagnostics: { fit: 1 - err, kernelRelError: err, iterations: 0, converged: false, degenerate: false, warnings } };
+  }
+  let out = runAls(problem, start, als);
   let iterations = out.iterations;
   let degenerate = false;
   let best = { f: out.best, err: out.bestErr };
@@ -332,7 +350,7 @@ function initialFactors(p: Problem, init: CpInit, seed: number): Factors {
   }
   // Spatial bases: rows are orthonormal filters of length kh (qh), kw (qw) or K (q).
   const tapGram = gramRows(p.wKnc, K, N * C); // K×K Gram of the mode-3 unfolding
-  if (R >= K) return sliceInit(p, tapGram, gauss);
+  if (R >= K || init === 'slice') return sliceInit(p, tapGram, gauss);
   // HOSVD-style. The first ALS update is B, so B's start is never read: only A and S are needed.
   const gA = new Float64Array(N * N);
   for (let k = 0; k < K; k++) {
@@ -447,7 +465,12 @@ function sliceInit(p: Problem, tapGram: Float64Array, gauss: () => number): Fact
   }
   candidates.sort((x, y) => y.value - x.value || x.t - y.t || x.idx - y.idx);
   const take = new Int32Array(K);
-  for (let r = 0; r < Math.min(R, candidates.length); r++) take[candidates[r].t]++;
+  let kept = 0;
+  for (let r = 0; r < Math.min(R, candidates.length); r++) {
+    take[candidates[r].t]++;
+    kept += Math.max(0, candidates[r].value);
+  }
+  f.kept = kept;
 
   let r = 0;
   for (let t = 0; t < K; t++) {
@@ -537,6 +560,8 @@ interface AlsOptions {
   nIterMax: number;
   tol: number;
   maxWeight: number;
+  /** performance.now() after which no further iteration starts (at least one always runs). */
+  deadline: number;
 }
 
 function runAls(p: Problem, f: Factors, o: AlsOptions): RunOutcome {
@@ -566,6 +591,7 @@ function runAls(p: Problem, f: Factors, o: AlsOptions): RunOutcome {
   let prevFit = NaN;
 
   for (let it = 1; it <= o.nIterMax; it++) {
+    if (it > 1 && performance.now() > o.deadline) break;
     out.iterations = it;
     // --- B: M_B = Σ_k W_kᵀ·(A∘s_k), normal matrix AᵀA ∗ SᵀS.
     const At = transpose(f.A, N, R);

@@ -11,8 +11,8 @@ import { prune, type Graph } from '../models/ir.js';
 import { useBackend } from './backend.js';
 import { RUNTIME_CHOICES, type RuntimeChoice } from './backend.js';
 import { predict, toLayersModel, type Batch } from './tfjs-run.js';
-import { createOrtSession, releaseOrt, runOrtAll, timeOrt, type OrtSession } from './ort.js';
-import { summarizeTimes, type TimingOptions, type TimingStats } from './timing.js';
+import { createOrtSession, releaseOrt, runOrtAll, type OrtSession } from './ort.js';
+import { timeOne, timeRatio, type RatioTiming, type TimingOptions, type TimingStats } from './timing.js';
 
 export interface PreparedModel {
   /** Outputs for one batch, in the graph's layout (batch dimension included). */
@@ -96,69 +96,38 @@ function ortEngine(threads: number): Engine {
           return s.outputNames.map((n) => ({ shape: res[n].shape, data: Float32Array.from(res[n].data) }));
         },
         bind,
-        async time(input, opts) {
-          // The project's ORT timer on the persistent session (same loop, same statistics).
-          const { warmup, runs } = timingCounts(opts);
-          return { ...(await timeOrt(s, input, { warmup, runs })), warmup };
-        },
+        time: (input, opts) => timeBound(bind(input), opts),
         dispose: () => releaseOrt(s),
       };
     },
   };
 }
 
-/** The harness contract: at least 10 timed runs (a median of fewer is noise on 2 shared cores). */
-export const MIN_RUNS = 10;
+export { MIN_RUNS, timingCounts } from './timing.js';
 
-export function timingCounts(opts: TimingOptions = {}): { warmup: number; runs: number } {
-  const warmup = opts.warmup ?? 3;
-  const runs = opts.runs ?? MIN_RUNS;
-  if (!Number.isInteger(runs) || runs < MIN_RUNS) throw new Error(`--runs ${runs}: at least ${MIN_RUNS} timed runs are needed for a median and spread`);
-  if (!Number.isInteger(warmup) || warmup < 1) throw new Error(`--warmup ${warmup}: at least one untimed warm-up run is needed`);
-  return { warmup, runs };
-}
-
-/** Warm-up, then timed runs of one bound input. */
+/** Stable warm-up, then timed runs of one bound input (timing.ts timeOne). */
 export async function timeBound(b: Bound, opts?: TimingOptions): Promise<TimingStats> {
-  const { warmup, runs } = timingCounts(opts);
   try {
-    for (let i = 0; i < warmup; i++) await b.once();
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const t0 = performance.now();
-      await b.once();
-      times.push(performance.now() - t0);
-    }
-    return { ...summarizeTimes(times), warmup };
+    return await timeOne(b, opts);
   } finally {
     b.release();
   }
 }
 
 /**
- * Two models timed in alternation (a, b, a, b, …) after both warmed up: on a shared machine a
- * change of load then hits both medians alike instead of whichever ran second, so their ratio —
- * the measured speedup — stays meaningful.
+ * Two models timed in alternation until the ratio of their medians is known to ±5 % (timing.ts
+ * timeRatio): on a shared machine a change of load then hits both medians alike.
  */
-export async function timeInterleaved(a: Bound, b: Bound, opts?: TimingOptions): Promise<[TimingStats, TimingStats]> {
-  const { warmup, runs } = timingCounts(opts);
+export async function timeInterleavedRatio(a: Bound, b: Bound, opts?: TimingOptions): Promise<RatioTiming> {
   try {
-    for (let i = 0; i < warmup; i++) {
-      await a.once();
-      await b.once();
-    }
-    const ta: number[] = [];
-    const tb: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      for (const [bound, times] of (i % 2 ? [[b, tb], [a, ta]] : [[a, ta], [b, tb]]) as [Bound, number[]][]) {
-        const t0 = performance.now();
-        await bound.once();
-        times.push(performance.now() - t0);
-      }
-    }
-    return [{ ...summarizeTimes(ta), warmup }, { ...summarizeTimes(tb), warmup }];
+    return await timeRatio(a, b, opts);
   } finally {
     a.release();
     b.release();
   }
+}
+
+export async function timeInterleaved(a: Bound, b: Bound, opts?: TimingOptions): Promise<[TimingStats, TimingStats]> {
+  const r = await timeInterleavedRatio(a, b, opts);
+  return [r.a, r.b];
 }

@@ -9,11 +9,11 @@ import { channelAxis, type Conv2DNode, type Graph, type InputNode, type Node } f
 import { graphCosts, totalCost } from '../models/cost.js';
 import { inferShapes, type Shape } from '../models/shapes.js';
 import { kerasLayerName } from '../models/tfjs/ir-to-keras.js';
-import { timeInterleaved, type Engine } from './engine.js';
+import { timeInterleavedRatio, type Engine } from './engine.js';
 import { seededUniform, inputNodeOf } from './inputs.js';
 import type { Batch } from './tfjs-run.js';
 import { normaliseTensor, resolvePreprocessing, valueRange, type Preprocessing } from './preprocess.js';
-import { measuredSpeedup, type TimingOptions, type TimingStats } from './timing.js';
+import { measuredSpeedup, type RatioTiming, type TimingOptions, type TimingStats } from './timing.js';
 
 export interface LatencyOptions extends TimingOptions {
   /** Images per run; default 1. */
@@ -50,9 +50,21 @@ export interface LayerLatency {
   macsBefore: number;
   macsAfter: number;
   measuredSpeedup: number;
+  /** Confidence interval of measuredSpeedup (timing.ts). */
+  speedupInterval: [number, number];
+  stoppedBy: RatioTiming['stoppedBy'];
   theoreticalSpeedup: number;
   /** measured / theoretical. */
   ratio: number;
+}
+
+/** How the whole-model comparison was measured (timing.ts). */
+export interface ComparisonTiming {
+  confidence: number;
+  interval: RatioTiming['interval'];
+  stoppedBy: RatioTiming['stoppedBy'];
+  seconds: number;
+  load: RatioTiming['load'];
 }
 
 export interface LatencyReport {
@@ -70,6 +82,9 @@ export interface LatencyReport {
   original: ModelLatency;
   converted: ModelLatency | null;
   measuredSpeedup: number | null;
+  /** Confidence interval of measuredSpeedup. */
+  speedupInterval: [number, number] | null;
+  comparison: ComparisonTiming | null;
   theoreticalSpeedup: number | null;
   ratio: number | null;
   layers: LayerLatency[];
@@ -108,19 +123,28 @@ export async function timeGraph(engine: Engine, graph: Graph, input: Batch, opts
   }
 }
 
-/** Two graphs on the same input, timed in alternation (see timeInterleaved). */
-export async function timeGraphPair(engine: Engine, a: Graph, b: Graph, input: Batch, opts: TimingOptions = {}): Promise<[TimingStats, TimingStats]> {
+/** Two graphs on the same input, timed in alternation until their ratio is known (timing.ts timeRatio). */
+export async function compareGraphs(engine: Engine, a: Graph, b: Graph, input: Batch, opts: TimingOptions = {}): Promise<RatioTiming> {
   const ma = await engine.prepare(a);
   try {
     const mb = await engine.prepare(b);
     try {
-      return await timeInterleaved(ma.bind(input), mb.bind(input), opts);
+      return await timeInterleavedRatio(ma.bind(input), mb.bind(input), opts);
     } finally {
       await mb.dispose();
     }
   } finally {
     await ma.dispose();
   }
+}
+
+export async function timeGraphPair(engine: Engine, a: Graph, b: Graph, input: Batch, opts: TimingOptions = {}): Promise<[TimingStats, TimingStats]> {
+  const r = await compareGraphs(engine, a, b, input, opts);
+  return [r.a, r.b];
+}
+
+export function comparisonOf(r: RatioTiming): ComparisonTiming {
+  return { confidence: r.confidence, interval: r.interval, stoppedBy: r.stoppedBy, seconds: r.seconds, load: r.load };
 }
 
 export async function benchLatency(
@@ -135,10 +159,13 @@ export async function benchLatency(
   const { batch: input, description } = preprocessedRandomBatch(original, shape, batchSize, seed, opts.preprocessing);
   const inputShapes = { [original.inputs[0]]: shape };
   const cost = (g: Graph) => totalCost(graphCosts(g, { [g.inputs[0]]: shape }));
-  const timing = { warmup: opts.warmup, runs: opts.runs };
+  const timing: TimingOptions = { warmup: opts.warmup, runs: opts.runs, maxSeconds: opts.maxSeconds };
+  // Per layer: a shorter cap, since a network has dozens of layers.
+  const layerTiming: TimingOptions = { ...timing, maxSeconds: opts.maxSeconds ?? 10 };
 
   opts.onStep?.(converted ? 'original and converted model' : 'model');
-  const [origTiming, convTiming] = converted ? await timeGraphPair(engine, original, converted, input, timing) : [await timeGraph(engine, original, input, timing), null];
+  const whole = converted ? await compareGraphs(engine, original, converted, input, timing) : null;
+  const [origTiming, convTiming] = whole ? [whole.a, whole.b] : [await timeGraph(engine, original, input, timing), null];
   const oc = cost(original);
   let conv: ModelLatency | null = null;
   const layers: LayerLatency[] = [];
@@ -155,20 +182,21 @@ export async function benchLatency(
         layerLayout = a.layout;
         const miniShape = (inputNodeOf(a).shape as number[]);
         const x = randomBatch(miniShape, batchSize, seed + 1, [-1, 1]);
-        const [ta, tb] = await timeGraphPair(engine, a, b, x, timing);
+        const t = await compareGraphs(engine, a, b, x, layerTiming);
+        const [ta, tb] = [t.a, t.b];
         const ma = totalCost(graphCosts(a)).macs as number;
         const mb = totalCost(graphCosts(b)).macs as number;
         const [n, cg, kh, kw] = pair.conv.kernel.shape;
-        const measured = measuredSpeedup(ta, tb);
+        const measured = t.ratio;
         layers.push({
           name: pair.conv.name, kernel: [kh, kw, cg * pair.conv.groups, n], stride: pair.conv.strides, inputShape: inShape,
           replacedBy: pair.nodes.map((x) => x.name), original: ta, converted: tb, macsBefore: ma, macsAfter: mb,
-          measuredSpeedup: measured, theoreticalSpeedup: ma / mb, ratio: measured / (ma / mb),
+          measuredSpeedup: measured, speedupInterval: [t.low, t.high], stoppedBy: t.stoppedBy, theoreticalSpeedup: ma / mb, ratio: measured / (ma / mb),
         });
       }
     }
   }
-  const measured = conv ? measuredSpeedup(origTiming, conv.timing) : null;
+  const measured = whole ? whole.ratio : null;
   const theoretical = conv && oc.macs !== null && conv.macs ? oc.macs / conv.macs : null;
   return {
     tool: 'netdecouple',
@@ -184,6 +212,8 @@ export async function benchLatency(
     original: { timing: origTiming, macs: oc.macs, params: oc.params },
     converted: conv,
     measuredSpeedup: measured,
+    speedupInterval: whole ? [whole.low, whole.high] : null,
+    comparison: whole ? comparisonOf(whole) : null,
     theoreticalSpeedup: theoretical,
     ratio: measured !== null && theoretical !== null ? measured / theoretical : null,
     layers,

@@ -22,8 +22,8 @@ import type { Dataset } from './datasets.js';
 import { datasetMetrics, runOnDataset, type ModelOutputs } from './evaluate.js';
 import { preprocessedRandomBatch } from './latency.js';
 import type { Preprocessing } from './preprocess.js';
-import { timeBound, timeInterleaved } from './engine.js';
-import { measuredSpeedup, type TimingOptions, type TimingStats } from './timing.js';
+import { timeBound, timeInterleavedRatio } from './engine.js';
+import { measuredSpeedup, type RatioTiming, type TimingOptions, type TimingStats } from './timing.js';
 
 export interface SweepOptions extends SelectOptions, TimingOptions {
   /** Fixed ranks T to try; default 1..9 when no energies are given. */
@@ -74,6 +74,8 @@ export interface SweepRow {
   /** The original, timed in alternation with this setting (measured speedup = its median / latency's median). */
   originalLatency: TimingStats;
   measuredSpeedup: number;
+  /** Confidence interval of measuredSpeedup (timing.ts; null for the original). */
+  speedupInterval: [number, number] | null;
   /** measured / theoretical. */
   speedupRatio: number;
   top1: number | null;
@@ -195,8 +197,8 @@ export async function runSweep(engine: Engine, original: Graph, data: Dataset, o
       const out = await runOnDataset(engine, conv.graph, data, { batchSize: opts.evalBatch });
       const convModel = await engine.prepare(conv.graph);
       try {
-        const [to, tc] = await timeInterleaved(origModel.bind(input), convModel.bind(input), timing);
-        return row(head, conv, data, out, refOut, cost(conv.graph), base.macs as number, tc, to);
+        const t = await timeInterleavedRatio(origModel.bind(input), convModel.bind(input), timing);
+        return row(head, conv, data, out, refOut, cost(conv.graph), base.macs as number, t.b, t.a, t);
       } finally {
         await convModel.dispose();
       }
@@ -253,12 +255,12 @@ type RowHead = Pick<SweepRow, 'setting' | 'order' | 'rank' | 'energy' | 'form' |
 
 function row(
   head: RowHead, conv: Conversion | null, data: Dataset, out: ModelOutputs, ref: ModelOutputs | undefined,
-  cost: { macs: number | null; params: number }, baseMacs: number, t: TimingStats, baseT: TimingStats,
+  cost: { macs: number | null; params: number }, baseMacs: number, t: TimingStats, baseT: TimingStats, ratio?: RatioTiming,
 ): SweepRow {
   const m = datasetMetrics(data, out, ref);
   const layers: SweepLayer[] = (conv?.layers ?? []).map((l) => ({ name: l.name, rank: l.rank, maxRank: l.maxRank, retainedEnergy: l.retainedEnergy, kernelRelError: l.kernelRelError }));
   const theoretical = baseMacs / (cost.macs as number);
-  const measured = measuredSpeedup(baseT, t);
+  const measured = ratio ? ratio.ratio : measuredSpeedup(baseT, t);
   const sr = m.superResolution;
   return {
     ...head,
@@ -269,6 +271,7 @@ function row(
     latency: t,
     originalLatency: baseT,
     measuredSpeedup: measured,
+    speedupInterval: ratio ? [ratio.low, ratio.high] : null,
     speedupRatio: measured / theoretical,
     top1: m.classification?.top1 ?? null,
     top5: m.classification?.top5 ?? null,

@@ -54,10 +54,15 @@ function metricHeaders(report: SweepReport): string[] {
   return report.task === 'classification' ? ['top-1', 'top-5', 'agreement with original', 'top-5 agreement', 'mean KL (nats)'] : ['PSNR vs original (dB)', 'PSNR vs ground truth (dB)'];
 }
 
+/** The measured speedup with its 95 % interval (timing.ts), so a reader sees how sure it is. */
+function measuredCell(r: SweepRow): string {
+  return r.speedupInterval ? `${fx(r.measuredSpeedup)} [${fx(r.speedupInterval[0])}–${fx(r.speedupInterval[1])}]` : fx(r.measuredSpeedup);
+}
+
 function table(report: SweepReport, tol: Tolerance, best: SweepRow | null): string {
-  const head = ['setting', 'replaced convs', 'MACs', 'theoretical ×', 'measured ×', 'measured / theoretical', 'median ms (p10–p90)', ...metricHeaders(report)];
+  const head = ['setting', 'replaced convs', 'MACs', 'theoretical ×', 'measured × [95 % interval]', 'measured / theoretical', 'median ms (p10–p90)', ...metricHeaders(report)];
   const line = (r: SweepRow, cls: string) => `<tr class="${cls}">${[
-    escapeHtml(r.setting), String(r.replacedLayers), formatCount(r.macs), fx(r.theoreticalSpeedup), fx(r.measuredSpeedup), fx(r.speedupRatio),
+    escapeHtml(r.setting), String(r.replacedLayers), formatCount(r.macs), fx(r.theoreticalSpeedup), measuredCell(r), fx(r.speedupRatio),
     `${fx(r.latency.medianMs)} (${fx(r.latency.p10Ms)}–${fx(r.latency.p90Ms)})`, ...metricCells(report, r),
   ].map((c) => `<td>${c}</td>`).join('')}</tr>`;
   const rows = [line(report.baseline, 'base'), ...report.rows.map((r) => line(r, r === best ? 'best' : within(report, r, tol) ? 'ok' : ''))];

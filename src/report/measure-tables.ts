@@ -8,20 +8,29 @@ import { renderTable } from './table.js';
 
 const fx = (x: number | null | undefined, d = 2) => (x === null || x === undefined ? '—' : !Number.isFinite(x) ? '∞' : x.toFixed(d));
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(2)}%`);
+const ci = (x: number | null, iv: [number, number] | null | undefined) => (x === null ? '—' : iv ? `${fx(x)}× [${fx(iv[0])}–${fx(iv[1])}]` : `${fx(x)}×`);
 const ms = (t: TimingStats) => `${fx(t.medianMs)} (${fx(t.p10Ms)}–${fx(t.p90Ms)})`;
 
 export function latencyText(r: LatencyReport): string {
   const head = `${r.model}${r.against ? ` vs ${r.against}` : ''}\nbackend ${r.backend}${r.threads ? ` (${r.threads} threads)` : ''}, batch ${r.batchSize}, input ${r.inputShape.join('×')} (${r.layout}), ` +
-    `${r.original.timing.warmup} warm-up + ${r.original.timing.runs} timed runs, median ms (p10–p90)`;
+    `${r.original.timing.warmup} warm-up + ${r.original.timing.runs} timed runs, median ms (p10–p90)` +
+    (r.comparison ? `\nmeasured speedup: ${Math.round(r.comparison.confidence * 100)} % interval by ${r.comparison.interval}; stopped by ${r.comparison.stoppedBy} after ${fx(r.comparison.seconds, 1)} s; ` +
+      `load average ${fx(r.comparison.load.before)} → ${fx(r.comparison.load.after)} on ${r.comparison.load.cores} cores` : '') +
+    (outliers(r) ? `\n${outliers(r)} timed runs are outliers (beyond Q1 − 3·IQR … Q3 + 3·IQR): kept, the median is robust to them` : '');
   const rows = [['original', formatCount(r.original.macs), ms(r.original.timing), '', '', '']];
-  if (r.converted) rows.push(['converted', formatCount(r.converted.macs), ms(r.converted.timing), `${fx(r.theoreticalSpeedup)}×`, `${fx(r.measuredSpeedup)}×`, fx(r.ratio)]);
-  const out = [head, '', renderTable(['model', 'MACs', 'median ms (p10–p90)', 'theoretical', 'measured', 'measured/theoretical'], rows, ['l'])];
+  if (r.converted) rows.push(['converted', formatCount(r.converted.macs), ms(r.converted.timing), `${fx(r.theoreticalSpeedup)}×`, ci(r.measuredSpeedup, r.speedupInterval), fx(r.ratio)]);
+  const out = [head, '', renderTable(['model', 'MACs', 'median ms (p10–p90)', 'theoretical', 'measured [95 % interval]', 'measured/theoretical'], rows, ['l'])];
   if (r.layers.length) {
     out.push('', `per replaced layer (alone, random input of its shape${r.layerLayout === 'NCHW' && r.layout === 'NHWC' ? ', run as NCHW so no layout transposes are timed' : ''}):`);
     out.push(renderTable(['layer', 'kernel kh×kw×C×N', 'input', 'regular ms', 'replacement ms', 'theoretical', 'measured', 'ratio'],
-      r.layers.map((l) => [l.name, l.kernel.join('×'), l.inputShape.join('×'), ms(l.original), ms(l.converted), `${fx(l.theoreticalSpeedup)}×`, `${fx(l.measuredSpeedup)}×`, fx(l.ratio)]), ['l', 'l', 'l']));
+      r.layers.map((l) => [l.name, l.kernel.join('×'), l.inputShape.join('×'), ms(l.original), ms(l.converted), `${fx(l.theoreticalSpeedup)}×`, ci(l.measuredSpeedup, l.speedupInterval) + (l.stoppedBy === 'interval' ? '' : ` (${l.stoppedBy})`), fx(l.ratio)]), ['l', 'l', 'l']));
   }
   return out.join('\n');
+}
+
+function outliers(r: LatencyReport): number {
+  const all = [r.original.timing, r.converted?.timing, ...r.layers.flatMap((l) => [l.original, l.converted])];
+  return all.reduce((a, t) => a + (t?.outliers ?? 0), 0);
 }
 
 export function evalText(r: EvalReport): string {
@@ -45,7 +54,7 @@ export function evalText(r: EvalReport): string {
 export function sweepText(r: SweepReport): string {
   const cls = r.task === 'classification';
   const rows = [r.baseline, ...r.rows].map((x) => [
-    x.setting, String(x.replacedLayers), formatCount(x.macs), `${fx(x.theoreticalSpeedup)}×`, ms(x.latency), `${fx(x.measuredSpeedup)}×`, fx(x.speedupRatio),
+    x.setting, String(x.replacedLayers), formatCount(x.macs), `${fx(x.theoreticalSpeedup)}×`, ms(x.latency), ci(x.measuredSpeedup, x.speedupInterval), fx(x.speedupRatio),
     ...(cls ? [pct(x.top1), pct(x.top5), pct(x.agreement), fx(x.meanKl, 4)] : [fx(x.psnrVsOriginalDb), fx(x.psnrVsGroundTruthDb)]),
   ]);
   return [
