@@ -12,7 +12,7 @@ for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     } catch {
       // the next run on this output restores it (output-recovery.ts)
     }
-    process.stderr.write(`netdecouple: interrupted by ${signal}; the output folder was left as it was\n`);
+    process.stderr.write(`netdecouple: interrupted by ${signal}; no partial output was left\n`);
     process.exit(status);
   });
 }

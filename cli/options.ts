@@ -2,6 +2,16 @@
 import { InvalidArgumentError } from 'commander';
 import { jsonSafe } from '../src/pipeline.js';
 import { prepareOutputDir } from '../src/models/output-dir.js';
+import { UsageError } from '../src/usage-error.js';
+
+/** Runs a check of the options alone (no files involved): what it throws is a usage error, exit 2. */
+export function asUsage(check: () => void): void {
+  try {
+    check();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
 
 export const FORCE_HELP = 'replace a non-empty -o folder that netdecouple did not write (never an input or the current folder)';
 

@@ -9,6 +9,7 @@ import { latencyText } from '../../src/report/measure-tables.js';
 import { int, num, print } from '../options.js';
 import { checkActivations } from '../../src/models/activation-memory.js';
 import { inputNodeOf } from '../../src/eval/inputs.js';
+import { UsageError } from '../../src/usage-error.js';
 import { progress } from '../progress.js';
 import { addPreprocessOptions, preprocessingFrom } from '../preprocess-options.js';
 
@@ -32,7 +33,7 @@ export function registerBench(program: Command): void {
     .option('--seed <n>', 'seed of the random inputs', int, 1)
     .option('--json', 'print the report as JSON on stdout');
   addPreprocessOptions(cmd).action(async (model: string, o) => {
-      if (o.against && (o.rank !== undefined || o.energy !== undefined)) throw new Error('give either --against <converted model> or --rank/--energy, not both');
+      if (o.against && (o.rank !== undefined || o.energy !== undefined)) throw new UsageError('give either --against <converted model> or --rank/--energy, not both');
       const original = await loadGraph(model);
       const inputShape = o.inputShape ? Object.values(parseInputShape(o.inputShape, original))[0] : undefined;
       checkActivations(original, { [original.inputs[0]]: inputShape ?? inputNodeOf(original).shape }, { batch: o.batch });

@@ -8,6 +8,7 @@ import { METHODS, type Method } from '../../src/convert/methods.js';
 import { compareFiles, compareGraph, compareTable } from '../../src/report/compare.js';
 import { FORCE_HELP, int, list, prepareOut, print } from '../options.js';
 import { progress } from '../progress.js';
+import { UsageError } from '../../src/usage-error.js';
 
 export function registerCompare(program: Command): void {
   program
@@ -35,7 +36,7 @@ export function registerCompare(program: Command): void {
       prepareOut(o.out, o, [model, o.input]);
       const graph = await loadGraph(model);
       const methods = o.methods as Method[] | undefined;
-      for (const m of methods ?? []) if (!METHODS.includes(m)) throw new Error(`--methods "${m}": choose from ${METHODS.join(', ')}`);
+      for (const m of methods ?? []) if (!METHODS.includes(m)) throw new UsageError(`--methods "${m}": choose from ${METHODS.join(', ')}`);
       const measure = o.outputError || o.input !== undefined;
       const input = measure ? await resolveInput(graph, { inputShape: o.inputShape, inputImage: o.input, seed: o.seed }) : null;
       const inputShapes = input ? { [graph.inputs[0]]: input.shape } : o.inputShape ? parseInputShape(o.inputShape, graph) : undefined;

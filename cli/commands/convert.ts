@@ -2,9 +2,11 @@ import { Option, type Command } from 'commander';
 import { convertModel, OUTPUT_FORMATS, type OutputFormat } from '../../src/pipeline.js';
 import { conversionTable } from '../../src/report/table.js';
 import { RUNTIME_CHOICES } from '../../src/eval/runner.js';
-import { FORCE_HELP, int, list, num, prepareOut, print } from '../options.js';
+import { asUsage, FORCE_HELP, int, list, num, prepareOut, print } from '../options.js';
+import { validateRankOptions } from '../../src/convert/convert.js';
 import { progress } from '../progress.js';
 import { addPreprocessOptions, preprocessFlags } from '../preprocess-options.js';
+import { UsageError } from '../../src/usage-error.js';
 import { METHODS, type Method } from '../../src/convert/methods.js';
 import { renderTable } from '../../src/report/table.js';
 import { formatCount } from '../../src/models/cost.js';
@@ -58,6 +60,7 @@ export function registerConvert(program: Command): void {
     .option('--json', 'print the report as JSON on stdout')
     .option('--force', FORCE_HELP);
   addPreprocessOptions(cmd).action(async (model: string, o) => {
+    if (o.targetSpeedup === undefined) asUsage(() => validateRankOptions({ method: o.method, rank: o.rank, energy: o.energy, rankRule: o.rankRule, tuckerRanks: o.tuckerRanks, factorRank: o.factorRank }));
     prepareOut(o.out, o, [model, o.input, o.calibrate]);
     const bars = new Map<string, ReturnType<typeof progress>>();
     const onProgress = (stage: string, layer: string, i: number, n: number) => {
@@ -83,12 +86,12 @@ export function registerConvert(program: Command): void {
 }
 
 function checkFormats(names: string[]): OutputFormat[] {
-  for (const f of names) if (!OUTPUT_FORMATS.includes(f as OutputFormat)) throw new Error(`--format "${f}": choose from ${OUTPUT_FORMATS.join(', ')}`);
+  for (const f of names) if (!OUTPUT_FORMATS.includes(f as OutputFormat)) throw new UsageError(`--format "${f}": choose from ${OUTPUT_FORMATS.join(', ')}`);
   return names as OutputFormat[];
 }
 
 function checkMethods(names: string[]): Method[] {
-  for (const m of names) if (!METHODS.includes(m as Method)) throw new Error(`--methods "${m}": choose from ${METHODS.join(', ')}`);
+  for (const m of names) if (!METHODS.includes(m as Method)) throw new UsageError(`--methods "${m}": choose from ${METHODS.join(', ')}`);
   return names as Method[];
 }
 

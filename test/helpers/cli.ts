@@ -44,7 +44,7 @@ export async function inPairs<T, R>(items: T[], f: (item: T) => Promise<R>): Pro
   return out;
 }
 
-/** Exit ≠ 0, one stderr line `netdecouple: …`; with `outDir`, no output folder and no `.out.tmp-*` sibling. */
+/** Exit ≠ 0, one stderr line `netdecouple: …`; with `outDir`, no output folder and no `.out.*` temp sibling. */
 export function expectCleanFailure(r: CliResult, message: RegExp, outDir?: string): void {
   expect(r.code, r.stderr).not.toBe(0);
   const lines = r.stderr.replace(/\n$/, '').split('\n');
@@ -53,6 +53,6 @@ export function expectCleanFailure(r: CliResult, message: RegExp, outDir?: strin
   expect(lines[0]).toMatch(message);
   if (outDir === undefined) return;
   expect(fs.existsSync(outDir), `${outDir} was created`).toBe(false);
-  const leftovers = fs.readdirSync(path.dirname(outDir)).filter((f) => f.startsWith(`.${path.basename(outDir)}.tmp-`));
+  const leftovers = fs.readdirSync(path.dirname(outDir)).filter((f) => f.startsWith(`.${path.basename(outDir)}.`));
   expect(leftovers).toEqual([]);
 }
