@@ -81,6 +81,7 @@ export async function resolveInput(graph: Graph, opts: { inputShape?: string; in
 export async function convertModel(modelPath: string, opts: ConvertModelOptions): Promise<ConvertModelResult> {
   if (opts.targetSpeedup === undefined) validateRankOptions(opts);
   const original = await loadGraph(modelPath);
+  checkOutputFormats(original, modelPath, opts.formats);
   const budget = opts.targetSpeedup === undefined ? null : await planBudget(original, opts);
   const t0 = performance.now();
   const onLayer = (name: string, i: number, n: number) => opts.onProgress?.('decompose', name, i, n);
@@ -131,8 +132,17 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
 export const OUTPUT_FORMATS = ['tfjs', 'onnx', 'keras', 'h5'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
+/** Refuses, before any work, an output format the model cannot be written in. */
+function checkOutputFormats(graph: Graph, modelPath: string, formats: OutputFormat[] = []): void {
+  for (const f of formats) {
+    if (!OUTPUT_FORMATS.includes(f)) throw new Error(`--format "${String(f)}": choose from ${OUTPUT_FORMATS.join(', ')}`);
+    if (f !== 'onnx' && graph.layout !== 'NHWC') throw new Error(`--format ${f}: ${modelPath} is an ${graph.layout} (ONNX) model; TF.js and Keras files hold NHWC models only (write onnx)`);
+  }
+}
+
 export async function saveConversion(outDir: string, graph: Graph, report: ConversionReport, modelPath: string, formats?: OutputFormat[]): Promise<void> {
   const files: Record<string, Uint8Array | string> = { 'report.json': JSON.stringify(report, jsonSafe, 2) };
+  checkOutputFormats(graph, modelPath, formats);
   // Without --format: ONNX stays ONNX, everything else (TF.js, Keras) becomes a TF.js LayersModel.
   for (const format of formats?.length ? formats : [formatOf(modelPath) === 'onnx' ? 'onnx' : 'tfjs']) {
     if (format === 'onnx') {
@@ -140,12 +150,9 @@ export async function saveConversion(outDir: string, graph: Graph, report: Conve
       files['model.onnx'] = graphToOnnx(graph);
     } else if (format === 'keras' || format === 'h5') {
       const keras = await import('./models/keras/index.js');
-      if (graph.layout !== 'NHWC') throw new Error(`--format ${format}: ${modelPath} is an ${graph.layout} (ONNX) model; Keras files hold NHWC models only`);
       files[`model.${format}`] = format === 'keras' ? await keras.writeKerasZip(graph) : await keras.writeKerasH5(graph);
-    } else if (format === 'tfjs') {
-      Object.assign(files, layersModelFiles(graph));
     } else {
-      throw new Error(`--format "${String(format)}": choose from ${OUTPUT_FORMATS.join(', ')}`);
+      Object.assign(files, layersModelFiles(graph));
     }
   }
   await writeFolderAtomically(outDir, files, { protect: [path.dirname(path.resolve(modelPath))] });

@@ -52,3 +52,10 @@ describe('through the CLI', () => {
     }
   });
 });
+
+it('an ONNX (NCHW) model cannot be written as .keras: refused before any work, nothing written', async () => {
+  const out = path.join(dir, 'out-onnx-keras');
+  const onnx = path.join(__dirname, '../fixtures/onnx/tiny-cnn.onnx');
+  await expect(convertModel(onnx, { rank: 2, evaluate: false, outDir: out, formats: ['keras'] })).rejects.toThrow(/^--format keras: .*tiny-cnn\.onnx is an NCHW \(ONNX\) model; TF\.js and Keras files hold NHWC models only/);
+  expect(existsSync(out)).toBe(false);
+});

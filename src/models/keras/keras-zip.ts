@@ -61,7 +61,9 @@ function json(bytes: Uint8Array, what: string): Json {
 /** The variables of every layer, found by class-derived path, named `<layer>/<role>`. */
 function readVariables(f: File, layers: Json[], label: string): Map<string, NamedWeight> {
   const out = new Map<string, NamedWeight>();
-  const paths = layerPaths(layers.map((l) => String(l.class_name)));
+  // tf.keras 2.13–2.15 wrote the same tree under another root name (Keras 3 reads it the same way).
+  const root = !f.keys().includes('layers') && f.keys().includes('_layer_checkpoint_dependencies') ? '_layer_checkpoint_dependencies' : 'layers';
+  const paths = layerPaths(layers.map((l) => String(l.class_name))).map((p) => p.replace(/^layers/, root));
   layers.forEach((l, i) => {
     const name = String(l.name ?? (l.config as Json)?.name);
     const what = `${label}: layer "${name}" (${String(l.class_name)}, weights at ${paths[i]}/vars)`;
