@@ -8,6 +8,7 @@ import { jsonSafe } from './report/json.js';
 export { jsonSafe };
 import type { Graph } from './models/ir.js';
 import { loadGraph, formatOf, modelFiles, OUTPUT_FORMATS, type OutputFormat } from './models/io.js';
+import { toNhwc } from './models/relayout.js';
 import { parseInputShape, type Shape } from './models/shapes.js';
 import { declaredInputRange } from './models/packaged.js';
 import { describePreprocessing, resolvePreprocessing, type Preprocessing, type PreprocessOptions } from './eval/preprocess.js';
@@ -128,6 +129,7 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
   if (opts.targetSpeedup === undefined) validateRankOptions(opts);
   const original = await loadGraph(modelPath);
   const preprocessing = resolvePreprocessing(original, opts.preprocess, declaredInputRange(modelPath));
+  checkOutputFormats(original, modelPath, opts.formats);
   const { input, inputShapes } = await workOutInput(original, opts, preprocessing);
   const budget = opts.targetSpeedup === undefined ? null : await planBudget(original, opts, inputShapes);
   const t0 = performance.now();
@@ -180,6 +182,20 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
 }
 
 export { OUTPUT_FORMATS, type OutputFormat };
+
+/** Refuses, before any work, an output format the model cannot be written in. */
+function checkOutputFormats(graph: Graph, modelPath: string, formats: OutputFormat[] = []): void {
+  for (const f of formats) {
+    if (!OUTPUT_FORMATS.includes(f)) throw new Error(`--format "${String(f)}": choose from ${OUTPUT_FORMATS.join(', ')}`);
+    if (f === 'onnx' || graph.layout === 'NHWC') continue;
+    // TF.js and Keras hold NHWC models: an ONNX (NCHW) model is relaid out, which only some layer kinds allow.
+    try {
+      toNhwc(graph);
+    } catch (e) {
+      throw new Error(`--format ${f}: ${modelPath} is an NCHW (ONNX) model that cannot be relaid out for TF.js/Keras: ${(e as Error).message}; write onnx`);
+    }
+  }
+}
 
 export async function saveConversion(
   outDir: string,

@@ -3,6 +3,7 @@
  * there is one), nothing written. All cases run in-process through convertModel (the CLI's whole
  * job); two go through the built CLI too, for the "netdecouple: …" line and exit status 1.
  */
+import { loadGraph } from '../../src/models/load.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -51,4 +52,19 @@ describe('through the CLI', () => {
       expect(existsSync(out)).toBe(false);
     }
   });
+});
+
+// The relayout itself is checked for exactness against onnxruntime in test/models/relayout.test.ts.
+it('an ONNX (NCHW) model is written as .keras through the NHWC relayout: same conv kernels, input shape permuted', async () => {
+  const out = path.join(dir, 'out-onnx-keras');
+  const onnx = path.join(__dirname, '../fixtures/onnx/tiny-cnn.onnx');
+  await convertModel(onnx, { rank: 2, evaluate: false, outDir: out, formats: ['keras', 'onnx'] });
+  const fromKeras = await loadGraph(path.join(out, 'model.keras'));
+  const fromOnnx = await loadGraph(path.join(out, 'model.onnx'));
+  expect(fromKeras.layout).toBe('NHWC');
+  const inputOf = (g: typeof fromKeras) => g.nodes.find((n) => n.op === 'input') as { shape: (number | null)[] };
+  const [c, h, w] = inputOf(fromOnnx).shape;
+  expect(inputOf(fromKeras).shape).toEqual([h, w, c]);
+  const kernels = (g: typeof fromKeras) => g.nodes.flatMap((n) => (n.op === 'conv2d' ? [Array.from(n.kernel.data)] : []));
+  expect(kernels(fromKeras)).toEqual(kernels(fromOnnx));
 });

@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import * as tf from '@tensorflow/tfjs';
+import h5wasm from 'h5wasm/node';
+import { hdf5Ready } from '../../src/models/keras/h5.js';
 import { loadGraph } from '../../src/models/load.js';
 import { runGraph } from '../../src/eval/tfjs-run.js';
 import { kerasV3ToV2 } from '../../src/models/keras/config-v3.js';
@@ -44,6 +46,23 @@ describe('Keras 3 config', () => {
     const x = images(2);
     const [a] = await runGraph(await loadGraph(file), x);
     const [b] = await runGraph(await loadGraph(path.join(ROOT, 'fixtures/keras/fmnist-vgg.keras')), x);
+    expect(maxAbsDiff(a.data, b.data)).toBe(0);
+  });
+
+  it('a .h5 whose model_config is in Keras 3 form (as Keras 3 writes .h5 files) reads like the Keras 2 one', async () => {
+    const entries = unzipSync(await fs.readFile(path.join(ROOT, 'fixtures/keras/fmnist-resnet.keras')));
+    const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'nd-k3h5-')), 'k3.h5');
+    await fs.copyFile(path.join(ROOT, 'fixtures/keras/fmnist-resnet.h5'), file);
+    await hdf5Ready();
+    const f = new h5wasm.File(file, 'a');
+    const text = strFromU8(entries['config.json']);
+    f.delete_attribute('model_config');
+    f.create_attribute('model_config', text, null, `S${text.length}`);
+    f.close();
+    await tf.setBackend('cpu');
+    const x = images(2);
+    const [a] = await runGraph(await loadGraph(file), x);
+    const [b] = await runGraph(await loadGraph(path.join(ROOT, 'fixtures/keras/fmnist-resnet.h5')), x);
     expect(maxAbsDiff(a.data, b.data)).toBe(0);
   });
 

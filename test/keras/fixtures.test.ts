@@ -4,6 +4,8 @@
  * same weights bit for bit, and the same outputs as plain tf.loadLayersModel on the TF.js files.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadGraph } from '../../src/models/load.js';
@@ -32,6 +34,12 @@ function sameWeights(a: Graph, b: Graph): void {
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
+});
+
+it.each(['keras', 'h5'])('a .%s file under another name is recognised by its first bytes', async (ext) => {
+  const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'nd-sniff-')), 'model.bin');
+  await fs.copyFile(path.join(ROOT, 'fixtures/keras', `fmnist-vgg.${ext}`), file);
+  expect((await loadGraph(file)).meta?.format).toBe(ext === 'h5' ? 'keras-h5' : 'keras');
 });
 
 describe.each(REFERENCE_MODELS)('%s as Keras files', (model) => {

@@ -1,5 +1,5 @@
 /**
- * `convert --format tfjs,keras,h5` from a .keras file: the .keras and .h5 written beside model.json
+ * `convert --format tfjs,keras,h5,onnx` from a .keras file: the .keras and .h5 written beside model.json
  * read back into the same model (outputs equal to plain tf.loadLayersModel on that model.json),
  * and scripts/keras-check.py confirms from Python (h5py) that they have Keras' layout and, where
  * Keras is installed, that Keras loads them and computes the same outputs.
@@ -26,7 +26,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'nd-keras-'));
   const runs = await inPairs([...CASES], ({ model, form }) =>
-    runCli(['convert', path.join(ROOT, 'fixtures/keras', `${model}.keras`), '-o', path.join(tmp, model), '--rank', '2', '--form', form, '--format', 'tfjs,keras,h5', '--no-eval']),
+    runCli(['convert', path.join(ROOT, 'fixtures/keras', `${model}.keras`), '-o', path.join(tmp, model), '--rank', '2', '--form', form, '--format', 'tfjs,keras,h5,onnx', '--no-eval']),
   );
   for (const r of runs) expect(r.stderr).toBe('');
 });
@@ -34,8 +34,11 @@ beforeAll(async () => {
 describe.each(CASES)('converted $model ($form) written as Keras files', ({ model }) => {
   const x = images(4, 28, 28, 1, 5);
 
-  it('writes model.json, model.keras, model.h5 and report.json', async () => {
-    expect((await fs.readdir(path.join(tmp, model))).sort()).toEqual(['model.h5', 'model.json', 'model.keras', 'report.json', 'weights.bin']);
+  it('writes model.json, model.keras, model.h5, model.onnx and report.json', async () => {
+    expect((await fs.readdir(path.join(tmp, model))).sort()).toEqual(['model.h5', 'model.json', 'model.keras', 'model.onnx', 'report.json', 'weights.bin']);
+    const onnx = await loadGraph(path.join(tmp, model, 'model.onnx'));
+    const keras = await loadGraph(path.join(tmp, model, 'model.keras'));
+    expect(onnx.nodes.filter((n) => n.op === 'conv2d').length).toBe(keras.nodes.filter((n) => n.op === 'conv2d').length);
   });
 
   it.each(['keras', 'h5'])('model.%s reads back to the outputs of the model.json written beside it', async (ext) => {

@@ -1,5 +1,6 @@
 /**
- * Keras 3 model config (a .keras file's config.json) → the Keras 2 / TF.js model config that
+ * Keras 3 model config (a .keras file's config.json; also what Keras 3 writes into .h5 files) → the
+ * Keras 2 / TF.js model config that
  * ../tfjs/keras-to-ir.ts maps to the IR, so there is one mapping of layer classes, not two.
  * The differences handled here: `module` / `registered_name` wrappers on every serialized object,
  * dtype policies instead of dtype strings, `batch_shape` for `batch_input_shape`, `build_config`,
@@ -89,16 +90,20 @@ function refs(v: unknown): unknown[] {
   return typeof v[0] === 'string' ? [v] : v;
 }
 
-/** Keras 3 `config.json` → `{class_name, config}` of a Keras 2 Sequential or Functional model. */
+/**
+ * Keras 3 `config.json` → `{class_name, config}` of a Keras 2 Sequential or Functional model. A
+ * Keras 2 config passes through unchanged but for dtype policies (mixed precision) and wrappers.
+ */
 export function kerasV3ToV2(root: unknown, label: string): Json {
-  if (!isObject(root) || typeof root.class_name !== 'string' || !isObject(root.config)) {
-    throw new ModelFormatError(`${label}: config.json is not a serialized Keras model (no class_name/config)`);
+  if (!isObject(root) || typeof root.class_name !== 'string' || !(isObject(root.config) || Array.isArray(root.config))) {
+    throw new ModelFormatError(`${label}: the model config is not a serialized Keras model (no class_name/config)`);
   }
-  const cls = root.class_name === 'Model' && root.registered_name === 'Functional' ? 'Functional' : root.class_name;
+  // Keras 2.0's Sequential config is the bare list of layers.
+  const cfg: Json = Array.isArray(root.config) ? { layers: root.config } : root.config;
+  const cls = root.class_name === 'Model' && (root.registered_name === 'Functional' || Array.isArray(cfg.layers)) ? 'Functional' : root.class_name;
   if (cls !== 'Functional' && cls !== 'Sequential') {
     throw new ModelFormatError(`${label}: model class "${String(root.registered_name ?? cls)}" is a subclassed model without a layer graph; only Sequential and Functional models can be read`);
   }
-  const cfg = root.config;
   if (!Array.isArray(cfg.layers)) throw new ModelFormatError(`${label}: model config has no "layers" list`);
   const layers = (cfg.layers as unknown[]).map((l, i) => {
     if (!isObject(l)) throw new ModelFormatError(`${label}: layer #${i} is not an object`);

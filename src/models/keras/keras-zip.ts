@@ -14,7 +14,7 @@ import { inferShapes, type Shape } from '../shapes.js';
 import { ModelFormatError } from '../tfjs/files.js';
 import { kerasToGraph } from '../tfjs/keras-to-ir.js';
 import type { NamedWeight } from '../tfjs/weights.js';
-import { kerasModelOut, type KerasLayerOut } from './artifacts.js';
+import { kerasModelOut, type KerasLayerOut, type KerasModelOut } from './artifacts.js';
 import { kerasV3ToV2 } from './config-v3.js';
 import { buildH5, isDataset, isGroup, openH5, readFloats, withTempFile, writeFloats, type File } from './h5.js';
 import { keras3LayerConfig } from './layer-config-out.js';
@@ -61,7 +61,9 @@ function json(bytes: Uint8Array, what: string): Json {
 /** The variables of every layer, found by class-derived path, named `<layer>/<role>`. */
 function readVariables(f: File, layers: Json[], label: string): Map<string, NamedWeight> {
   const out = new Map<string, NamedWeight>();
-  const paths = layerPaths(layers.map((l) => String(l.class_name)));
+  // tf.keras 2.13–2.15 wrote the same tree under another root name (Keras 3 reads it the same way).
+  const root = !f.keys().includes('layers') && f.keys().includes('_layer_checkpoint_dependencies') ? '_layer_checkpoint_dependencies' : 'layers';
+  const paths = layerPaths(layers.map((l) => String(l.class_name))).map((p) => p.replace(/^layers/, root));
   layers.forEach((l, i) => {
     const name = String(l.name ?? (l.config as Json)?.name);
     const what = `${label}: layer "${name}" (${String(l.class_name)}, weights at ${paths[i]}/vars)`;
@@ -124,7 +126,8 @@ function keras3Layer(l: KerasLayerOut, shapes: Map<string, Shape>): Json {
 }
 
 /** Per-layer output shapes of the written model (without batch), for the Keras tensors in config.json. */
-function writtenShapes(layers: KerasLayerOut[], model: ReturnType<typeof kerasModelOut>): Map<string, Shape> {
+function writtenShapes(model: KerasModelOut): Map<string, Shape> {
+  const { layers } = model;
   const weights = new Map<string, NamedWeight>();
   for (const l of layers) for (const w of l.weights) weights.set(`${l.name}/${w.role}`, { name: `${l.name}/${w.role}`, shape: w.shape, data: w.data });
   const topology = { class_name: 'Functional', config: { name: model.name, layers: layers.map((l) => ({ class_name: l.className, name: l.name, config: l.config, inbound_nodes: l.inboundNodes })), input_layers: model.inputLayers, output_layers: model.outputLayers } };
@@ -134,7 +137,7 @@ function writtenShapes(layers: KerasLayerOut[], model: ReturnType<typeof kerasMo
 /** The graph as a Keras 3 `.keras` file (`model.save("x.keras")` layout), as bytes. */
 export async function writeKerasZip(graph: Graph, opts: { date?: Date } = {}): Promise<Uint8Array> {
   const model = kerasModelOut(graph);
-  const shapes = writtenShapes(model.layers, model);
+  const shapes = writtenShapes(model);
   const config = {
     module: 'keras',
     class_name: 'Functional',

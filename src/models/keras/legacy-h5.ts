@@ -14,6 +14,7 @@ import { ModelFormatError } from '../tfjs/files.js';
 import { kerasToGraph } from '../tfjs/keras-to-ir.js';
 import type { NamedWeight } from '../tfjs/weights.js';
 import { kerasModelOut } from './artifacts.js';
+import { kerasV3ToV2 } from './config-v3.js';
 import { attrList, attrText, buildH5, isDataset, isGroup, openH5, readFloats, writeFloats, writeText, writeTextList, type Group } from './h5.js';
 
 type Json = Record<string, unknown>;
@@ -80,7 +81,8 @@ export async function readKerasH5(file: string): Promise<Graph> {
           : `${file} is HDF5 but not a Keras model: no "model_config" attribute`,
       );
     }
-    const modelConfig = parseJson(configText, `${file}: model_config`);
+    // Keras 3 writes its own serialization here too (wrappers, dtype policies): map it like a .keras config.
+    const modelConfig = kerasV3ToV2(parseJson(configText, `${file}: model_config`), file);
     const group = f.get('model_weights');
     if (!isGroup(group)) throw new ModelFormatError(`${file}: no "model_weights" group; the weights are missing`);
     const weights = readWeightGroups(group, classesByName(modelConfig), file);
