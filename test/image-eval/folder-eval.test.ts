@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PNG } from 'pngjs';
-import { loadFashionMnist, FASHION_MNIST_CLASS_NAMES } from '../../src/eval/data/fashion-mnist.js';
+import { loadFashionMnist } from '../../src/eval/data/fashion-mnist.js';
+import { classFolder as folderName, fashionMnistPng as png } from '../../scripts/fashion-mnist-folders.js';
 import { runCli, expectCleanFailure, ROOT, type CliResult } from '../helpers/cli.js';
 
 const cli = (...args: string[]): Promise<CliResult> => runCli(args, 120_000);
@@ -22,21 +22,6 @@ let labelled: string;
 let unlabelled: string;
 /** top-1 of --data fashion-mnist:200, from the first test. */
 let idxTop1: number;
-
-/** The 8-bit pixels back from the loader's p / 255 (exact: p / 255 in float32 rounds back to p). */
-function png(pixels: Float32Array): Buffer {
-  const img = new PNG({ width: 28, height: 28, colorType: 0, inputColorType: 0, bitDepth: 8 });
-  const rgba = Buffer.alloc(28 * 28 * 4);
-  for (let i = 0; i < 784; i++) {
-    const p = Math.round(pixels[i] * 255);
-    rgba[i * 4] = rgba[i * 4 + 1] = rgba[i * 4 + 2] = p;
-    rgba[i * 4 + 3] = 255;
-  }
-  img.data = rgba;
-  return PNG.sync.write(img, { colorType: 0 });
-}
-
-const folderName = (k: number) => `${k}-${FASHION_MNIST_CLASS_NAMES[k].replace(/\W+/g, '_')}`;
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nd-folder-eval-'));
