@@ -90,8 +90,8 @@ export function defaultPreset(graph: Graph, declaredRange?: [number, number] | n
     return { preset: declaredRange[1] === 255 ? '0-255' : '0-1', source: `the model's package declares input range [${declaredRange.join(', ')}]` };
   }
   const c = inputChannels(graph);
-  if (c === 3) return { preset: '0-255', source: 'default for 3-channel models (give --preprocess to change)' };
-  return { preset: '0-1', source: `default for ${c ?? 'non-image'}-channel models (give --preprocess to change)` };
+  if (c === 3) return { preset: '0-255', source: 'default for 3-channel models; --preprocess changes it' };
+  return { preset: '0-1', source: `default for ${c ?? 'non-image'}-channel models; --preprocess changes it` };
 }
 
 function parseScale(s: number | string): number {
@@ -130,7 +130,7 @@ export function resolvePreprocessing(graph: Graph, opts: PreprocessOptions = {},
   if (opts.crop !== undefined) (p.crop = pair(opts.crop, '--crop')), flags.push('--crop');
   if (flags.length) {
     p.name = opts.preset ? `${opts.preset} + ${flags.join(' ')}` : 'custom';
-    if (!opts.preset) p.source = `${flags.join(', ')} over the ${p.source.replace(/ \(give.*\)$/, '')}`;
+    if (!opts.preset) p.source = `${flags.join(', ')} over the ${p.source.replace(/; --preprocess changes it$/, '')}`;
   }
   const c = inputChannels(graph);
   for (const [v, flag] of [[p.mean, '--mean'], [p.std, '--std']] as const) {
