@@ -76,7 +76,7 @@ export interface PlannedLayer {
   decompose(): DecomposedLayer;
 }
 
-/** Resolves the rank of `conv` for `method` (throws naming the layer and the valid range). */
+/** Resolves the rank of `conv` for `method`: a fixed rank above the layer's maximum is capped (capRanks), other bad ranks throw naming the layer. */
 export function planLayer(conv: Conv2DNode, method: Method, spec: RankSpec, s: MethodSettings): PlannedLayer {
   const capped = capRanks(conv, method, spec, s.order);
   const planned = planCapped(conv, method, capped.spec, s);
