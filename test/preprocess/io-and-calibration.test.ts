@@ -77,7 +77,7 @@ describe('calibration on any photos', () => {
     const d = await loadCalibrationData(`images:${path.join(tmp, 'photos')}`, classifier);
     expect(d.images).toBe(2);
     expect(d.batches.map((b) => b.shape)).toEqual([[2, 28, 28, 1]]);
-    expect(d.description).toMatch(/each brought to 28×28; preprocessing 0-1/);
+    expect(d.description).toMatch(/2 of 2 photos .* each brought to 28×28; preprocessing 0-1/);
     for (const v of d.batches[0].data) expect(v >= 0 && v <= 1).toBe(true);
   });
 
