@@ -13,7 +13,7 @@ import { addPreprocessOptions, preprocessingFrom } from '../preprocess-options.j
 export function registerEval(program: Command): void {
   const cmd = program
     .command('eval')
-    .description('accuracy on a dataset: top-1/top-5 and agreement with the original (classifiers), PSNR vs the original and the ground truth (super-resolution)')
+    .description('accuracy on a dataset: top-1/top-5 and agreement with the original (classifiers, on Fashion-MNIST or a folder of photos, labelled by class subfolders or not), PSNR vs the original and the ground truth (super-resolution)')
     .argument('<model>', 'model.json (TF.js LayersModel), its folder, or an .onnx file — usually the converted one')
     .requiredOption('--data <dataset>', `evaluation data: ${DATASET_NAMES.join(' | ')}`)
     .option('--against <original>', 'the original model: agreement (classifiers) and PSNR vs its output (super-resolution)')

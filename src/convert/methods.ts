@@ -91,6 +91,8 @@ export interface MethodDetails {
   /** How the rank was chosen: 'fixed', 'energy τ', 'vbmf', or 'budget'. */
   rankRule?: string;
   ghost?: GhostDetails;
+  /** Set when a requested rank exceeded this layer's maximum and was capped to it, e.g. "T 4 → 3". */
+  rankCapped?: string;
 }
 
 export interface DecomposedLayer {
@@ -112,8 +114,60 @@ export interface PlannedLayer {
   decompose(): DecomposedLayer;
 }
 
-/** Resolves the rank of `conv` for `method` (throws naming the layer and the valid range). */
+/** Resolves the rank of `conv` for `method`: a fixed rank above the layer's maximum is capped (capRanks), other bad ranks throw naming the layer. */
 export function planLayer(conv: Conv2DNode, method: Method, spec: RankSpec, s: MethodSettings): PlannedLayer {
+  const capped = capRanks(conv, method, spec, s.order);
+  const planned = planCapped(conv, method, capped.spec, s);
+  if (!capped.note) return planned;
+  return { ...planned, decompose: () => { const d = planned.decompose(); return { ...d, details: { ...d.details, rankCapped: capped.note } }; } };
+}
+
+/**
+ * One --rank (or --tucker-ranks, --factor-rank) for a network of mixed layers: a fixed rank above
+ * a layer's maximum is capped to it (where that layer is already exact), and the cap is reported.
+ */
+export function capRanks(conv: Conv2DNode, method: Method, spec: RankSpec, order: NdOrder): { spec: RankSpec; note?: string } {
+  const [N, C, kh, kw] = conv.kernel.shape;
+  const notes: string[] = [];
+  const out: RankSpec = { ...spec };
+  const cap = (label: string, asked: number | undefined, max: number): number | undefined => {
+    if (asked === undefined || !Number.isInteger(asked) || asked <= max) return asked;
+    notes.push(`${label} ${asked} → ${max}`);
+    return max;
+  };
+  const fixed = spec.energy === undefined && spec.rankRule === undefined;
+  if (fixed) {
+    const k2 = kh * kw;
+    switch (method) {
+      case 'nd':
+        out.rank = cap('T', spec.rank, order === 'dw-pw' ? k2 : Math.min(C, k2));
+        break;
+      case 'cp':
+      case 'cp4':
+        out.rank = cap('R', spec.rank, k2 * Math.min(N, C));
+        break;
+      case 'tucker2':
+        if (spec.tuckerRanks) out.tuckerRanks = [cap('R_out', spec.tuckerRanks[0], N) as number, cap('R_in', spec.tuckerRanks[1], C) as number];
+        else if (spec.rank !== undefined && (spec.rank > N || spec.rank > C)) notes.push(`R ${spec.rank} → [${Math.min(spec.rank, N)}, ${Math.min(spec.rank, C)}]`);
+        break;
+      case 'spatial':
+      case 'spatial-nd':
+        out.rank = cap('K', spec.rank, Math.min(C * kh, N * kw));
+        break;
+    }
+  }
+  if (method === 'spatial-nd' && spec.factorRank !== undefined && Number.isInteger(out.rank)) {
+    // The factors are kh×1 (C → K) and 1×kw (K → N); decoupleFactors caps T at each one's ND maximum.
+    const K = out.rank as number;
+    const f = spec.factorRank;
+    const v = Math.min(f, order === 'dw-pw' ? kh : Math.min(C, kh));
+    const h = Math.min(f, order === 'dw-pw' ? kw : Math.min(K, kw));
+    if (v < f || h < f) notes.push(`factor T ${f} → ${v}/${h}`);
+  }
+  return notes.length ? { spec: out, note: notes.join(', ') } : { spec: out };
+}
+
+function planCapped(conv: Conv2DNode, method: Method, spec: RankSpec, s: MethodSettings): PlannedLayer {
   const name = conv.name;
   const rule = ruleLabel(spec);
   const [N, C, kh, kw] = conv.kernel.shape;

@@ -23,7 +23,7 @@ export interface CalibrationData {
 }
 
 export interface CalibrationDataOptions {
-  /** Number of images (or tiles); default 256 for Fashion-MNIST, 16 tiles for photos. */
+  /** Number of images (or tiles); default 256 for Fashion-MNIST and for photos at a fixed-size model's input, 16 tiles for any-size models. */
   samples?: number;
   /** Tile side for photo folders when the model takes any size; default 64. */
   tile?: number;
@@ -82,11 +82,12 @@ async function photoCalibration(text: string, dir: string, graph: Graph, opts: C
   const c = (inputChannels(graph) ?? 3) === 1 ? 1 : 3;
   const how = `preprocessing ${describePreprocessing(p, graph)}`;
   if (fixed) {
-    const n = Math.min(opts.samples ?? files.length, files.length);
+    // 256 photos by default (as for Fashion-MNIST): a few hundred suffice, and memory stays bounded on big folders.
+    const n = Math.min(opts.samples ?? 256, files.length);
     const shape = exampleSizeFor(graph, p, what);
     const data = await readExamples(files, 0, n, { graph, preprocessing: p, shape });
     const ex = graph.layout === 'NCHW' ? [c, shape[0], shape[1]] : shape;
-    return { batches: chunk(data, n, ex, 4), images: n, description: `${n} photos in ${dir}, each brought to ${shape[0]}×${shape[1]}; ${how}` };
+    return { batches: chunk(data, n, ex, 4), images: n, description: `${n} of ${files.length} photos in ${dir} (sorted by name), each brought to ${shape[0]}×${shape[1]}; ${how}` };
   }
   const th = opts.tile ?? 64;
   const tw = opts.tile ?? 64;

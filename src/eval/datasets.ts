@@ -87,7 +87,13 @@ export interface LoadDatasetOptions {
 export async function loadDataset(text: string, graph: Graph, opts: LoadDatasetOptions = {}): Promise<Dataset> {
   const spec = parseDatasetSpec(text);
   if (spec.kind === 'fashion-mnist') return fashionMnistFor(text, spec.limit, graph, opts.preprocessing);
-  return isClassifier(graph) ? classifierImagesFor(text, spec.dir, graph, opts) : imagesFor(text, spec.dir, graph);
+  if (isClassifier(graph)) return classifierImagesFor(text, spec.dir, graph, opts);
+  const p = opts.preprocessing;
+  // PSNR against the ground-truth photo is over 0–255 pixels: the model must take and give those.
+  if (p && (p.divisor !== 1 || p.mean.some((m) => m !== 0) || p.std.some((x) => x !== 1) || p.channels !== 'rgb' || p.resize || p.crop)) {
+    throw new Error(`--data ${text}: super-resolution evaluation feeds RGB photos as 0–255 pixels and compares 0–255 outputs; drop --preprocess ${p.name} (or use 0-255)`);
+  }
+  return imagesFor(text, spec.dir, graph);
 }
 
 /** A model whose output is one vector per example (class scores). */

@@ -3,7 +3,8 @@
  *   - labelled: one subfolder per class, torchvision's ImageFolder convention — class index = the
  *     subfolders' names sorted, or their line numbers in a --labels file (one class name a line,
  *     the model's class order; needed when the folder holds only some of the model's classes);
- *   - unlabelled: the photos lie in the folder itself; only agreement with --against is measured.
+ *   - unlabelled: the photos lie in the folder itself (subfolders are then ignored); only agreement
+ *     with --against is measured.
  * Every photo goes through the one preprocessing (preprocess.ts) to the model's input.
  */
 import { promises as fs } from 'node:fs';
@@ -44,12 +45,12 @@ export async function listImageFolder(dir: string, what: string, labelsFile?: st
   const all = (await entries(dir, what)).filter((e) => !DOC_FILE.test(e.name));
   const classes = all.filter((e) => e.isDirectory()).map((e) => e.name).sort();
   const loose = all.filter((e) => e.isFile()).map((e) => e.name).sort();
-  if (!classes.length) {
-    if (labelsFile) throw new Error(`${what}: --labels ${labelsFile} needs one subfolder per class in ${dir}, but it holds only loose photos`);
-    if (!loose.length) throw new Error(`${what}: no image files in ${dir} (expected PNG or JPEG photos, or one subfolder of them per class)`);
+  // Loose photos make the folder unlabelled (its subfolders, e.g. sources, are not classes).
+  if (!classes.length || loose.length) {
+    if (labelsFile) throw new Error(`${what}: --labels ${labelsFile} needs one subfolder per class in ${dir}${loose.length ? ` and no loose files (${loose[0]}…)` : ', but it has none'}`);
+    if (!loose.length) throw new Error(`${what}: no PNG or JPEG images in ${dir} (photos, or one subfolder of them per class)`);
     return { files: loose.map((f) => path.join(dir, f)), labels: null, classNames: null };
   }
-  if (loose.length) throw new Error(`${what}: ${dir} mixes class subfolders with loose files (${loose[0]}…); put every photo in its class folder`);
   const names = labelsFile ? await readLabels(labelsFile) : classes;
   const index = new Map(names.map((n, i) => [n, i]));
   const files: string[] = [];

@@ -33,11 +33,13 @@ export function inputNodeOf(graph: Graph): InputNode {
  */
 export async function imageInput(graph: Graph, file: string, opts: { preprocessing?: Preprocessing; shape?: Shape } = {}): Promise<InputSpec> {
   const p = opts.preprocessing ?? resolvePreprocessing(graph);
-  const size = opts.shape ? spatialOf(opts.shape, graph.layout) : null;
-  const target = fixedInputSize(graph) ?? (size && size.h !== null && size.w !== null ? { h: size.h, w: size.w } : null);
-  const withTarget = target && !p.resize && !p.crop ? { ...p, crop: [target.h, target.w] as [number, number], resize: [Math.max(target.h, target.w)] as [number] } : p;
-  const x = photoToExample(await readImage(file), target ? withTarget : p, graph);
   const fixed = fixedInputSize(graph);
+  const size = opts.shape ? spatialOf(opts.shape, graph.layout) : null;
+  // An any-size model given --input-shape: the photo is brought to that size (shorter side, then centre crop).
+  const toShape = !fixed && size && size.h !== null && size.w !== null && !p.resize && !p.crop
+    ? { ...p, resize: [Math.max(size.h, size.w)] as [number], crop: [size.h, size.w] as [number, number] }
+    : p;
+  const x = photoToExample(await readImage(file), toShape, graph);
   if (fixed && (x.h !== fixed.h || x.w !== fixed.w)) throw new Error(`--input ${file}: preprocessing makes it ${x.h}×${x.w}, the model takes ${fixed.h}×${fixed.w}; use --crop ${fixed.h},${fixed.w}`);
   const shape = makeShape(x.h, x.w, x.c, graph.layout) as number[];
   return { batch: { shape: [1, ...shape], data: x.data }, shape, description: `${file} (${describePreprocessing(p, graph)})` };

@@ -83,15 +83,15 @@ function preset(name: string): Omit<Preprocessing, 'source'> {
 /**
  * The default when no --preprocess is given: the range the model's package declares (the esrgan
  * packages declare [0, 255]); else 0-1 for 1-channel inputs (the Fashion-MNIST convention) and
- * 0-255 for 3-channel ones (TF.js image models) — always stated in the reports.
+ * 0-255 for 3-channel ones (TF.js image models), 0-1 for any other input — always stated in the reports.
  */
 export function defaultPreset(graph: Graph, declaredRange?: [number, number] | null): { preset: Preset; source: string } {
   if (declaredRange && declaredRange[0] === 0 && (declaredRange[1] === 255 || declaredRange[1] === 1)) {
     return { preset: declaredRange[1] === 255 ? '0-255' : '0-1', source: `the model's package declares input range [${declaredRange.join(', ')}]` };
   }
   const c = inputChannels(graph);
-  if (c === 1) return { preset: '0-1', source: 'default for 1-channel models (give --preprocess to change)' };
-  return { preset: '0-255', source: 'default for 3-channel models (give --preprocess to change)' };
+  if (c === 3) return { preset: '0-255', source: 'default for 3-channel models; --preprocess changes it' };
+  return { preset: '0-1', source: `default for ${c ?? 'non-image'}-channel models; --preprocess changes it` };
 }
 
 function parseScale(s: number | string): number {
@@ -130,10 +130,9 @@ export function resolvePreprocessing(graph: Graph, opts: PreprocessOptions = {},
   if (opts.crop !== undefined) (p.crop = pair(opts.crop, '--crop')), flags.push('--crop');
   if (flags.length) {
     p.name = opts.preset ? `${opts.preset} + ${flags.join(' ')}` : 'custom';
-    if (!opts.preset) p.source = `${flags.join(', ')} over the ${p.source.replace(/ \(give.*\)$/, '')}`;
+    if (!opts.preset) p.source = `${flags.join(', ')} over the ${p.source.replace(/; --preprocess changes it$/, '')}`;
   }
   const c = inputChannels(graph);
-  if (c !== null && c !== 1 && c !== 3) throw new Error(`model "${graph.name}" takes ${c} input channels; image preprocessing feeds 1 (grey) or 3 (RGB/BGR)`);
   for (const [v, flag] of [[p.mean, '--mean'], [p.std, '--std']] as const) {
     if (v.length !== 1 && v.length !== (c ?? 3)) {
       throw new Error(`${flag} has ${v.length} values but model "${graph.name}" takes ${c} channel(s); give 1 value${c === 1 ? ' (e.g. --mean 0.449 --std 0.226 for ImageNet-trained grey models)' : ` or ${c}`}`);
@@ -326,7 +325,9 @@ export function hwcToChw(x: Float32Array, h: number, w: number, c: number): Floa
 
 /** A photo as one example in the model's layout: geometry, channels, values. */
 export function photoToExample(img: RgbImage, p: Preprocessing, graph: Graph): { data: Float32Array; h: number; w: number; c: 1 | 3 } {
-  const c = (inputChannels(graph) ?? 3) === 1 ? 1 : 3;
+  const channels = inputChannels(graph) ?? 3;
+  if (channels !== 1 && channels !== 3) throw new Error(`model "${graph.name}" takes ${channels} input channels; photos give 1 (grey) or 3 (RGB/BGR)`);
+  const c = channels;
   const fitted = fitGeometry(img, p, fixedInputSize(graph));
   const hwc = normalisePixels(fitted, p, c);
   return { data: graph.layout === 'NCHW' ? hwcToChw(hwc, fitted.height, fitted.width, c) : hwc, h: fitted.height, w: fitted.width, c };

@@ -3,6 +3,7 @@
  * Spatial sizes may be null when the model accepts any size and none was given.
  */
 import type { Conv2DNode, Graph, Layout, Node, Padding } from './ir.js';
+import { outputShapeFn } from './custom-shapes.js';
 
 export type Shape = (number | null)[];
 
@@ -104,11 +105,15 @@ function nodeShape(node: Node, ins: Shape[], layout: Layout): Shape {
       const rest = target.filter((d) => d !== -1).reduce((a, d) => a * d, 1);
       return target.map((d) => (d === -1 ? (known === null ? null : known / rest) : d));
     }
-    case 'opaque':
+    case 'opaque': {
+      // Re-inferred from the inputs where the class's shape function is known, so a given input size reaches past it.
+      const fn = node.source?.format === 'tfjs' ? outputShapeFn(node.source.className) : undefined;
+      if (fn && node.source?.format === 'tfjs' && ins.length) return fn(ins, node.source.config, layout);
       if (!node.outputShape) {
         throw new Error(`layer "${node.name}": output shape unknown for an opaque layer; register a shape function for its class`);
       }
       return [...node.outputShape];
+    }
   }
 }
 

@@ -29,6 +29,8 @@ export interface LayerReport {
   form: string;
   rank: number;
   maxRank: number;
+  /** Present when the requested rank exceeded this layer's maximum and was capped, e.g. "T 4 → 3". */
+  rankCapped?: string;
   retainedEnergy: number;
   macsBefore: number | null;
   macsAfter: number | null;
@@ -104,7 +106,7 @@ export function buildReport(original: Graph, conv: Conversion, errors: Conversio
     const u = ctx.uncalibratedErrors?.layers.find((x) => x.name === l.name);
     return {
       name: l.name, kernel: l.kernel, stride: l.stride, method: l.method, order: l.order, form: l.form,
-      rank: l.rank, maxRank: l.maxRank, retainedEnergy: l.retainedEnergy,
+      rank: l.rank, maxRank: l.maxRank, ...(l.rankCapped ? { rankCapped: l.rankCapped } : {}), retainedEnergy: l.retainedEnergy,
       macsBefore: b.macs, macsAfter: sum(parts.map((p) => p.macs)),
       paramsBefore: b.params, paramsAfter: parts.reduce((a, p) => a + p.params, 0),
       kernelRelError: l.kernelRelError, outputRelError: e?.outputRelError ?? null, accumulatedRelError: e?.accumulatedRelError ?? null,

@@ -12,7 +12,7 @@ const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(x <
 
 export function conversionTable(r: ConversionReport): string {
   const rows = r.layers.map((l) => [
-    l.name, l.kernel.join('×'), `${l.stride[0]}`, `${l.rank}/${l.maxRank}`, pct(l.retainedEnergy),
+    l.name, l.kernel.join('×'), `${l.stride[0]}`, `${l.rank}/${l.maxRank}${l.rankCapped ? '*' : ''}`, pct(l.retainedEnergy),
     formatCount(l.macsBefore), formatCount(l.macsAfter), formatCount(l.paramsBefore), formatCount(l.paramsAfter),
     pct(l.kernelRelError), pct(l.outputRelError), pct(l.accumulatedRelError),
   ]);
@@ -23,6 +23,9 @@ export function conversionTable(r: ConversionReport): string {
     `model MACs ${formatCount(t.macsBefore)} → ${formatCount(t.macsAfter)}, params ${formatCount(t.paramsBefore)} → ${formatCount(t.paramsAfter)}, ` +
       `theoretical speedup ${t.theoreticalSpeedup === null ? '? (give --input-shape)' : `${t.theoreticalSpeedup.toFixed(2)}×`}`,
   ];
+  const capped = r.layers.filter((l) => l.rankCapped);
+  if (capped.length) lines.push(`* rank capped at the layer's maximum (exact there): ${capped.map((l) => `${l.name} (${l.rankCapped})`).join(', ')}`);
+  if (r.preprocessing) lines.push(`preprocessing: ${r.preprocessing}`);
   if (r.kept.length) lines.push(`kept regular: ${r.kept.map((k) => `${k.name} (${k.reason})`).join('; ')}`);
   if (r.foldedBatchNorms.length) lines.push(`folded BatchNorm: ${r.foldedBatchNorms.map((f) => `${f.batchNorm}→${f.conv}`).join(', ')}`);
   if (r.calibration) {

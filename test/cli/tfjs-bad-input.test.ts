@@ -94,7 +94,7 @@ describe('netdecouple CLI on bad TF.js input', () => {
         }),
       message: /unknown layer class "FancyConv" \(layer "conv1"\).*registerCustomLayer/,
     },
-    { name: '--rank 10 on a 3×3 dw-pw layer', make: () => path.join(valid, 'model.json'), args: ['--rank', '10'], message: /rank 10 is out of range 1\.\.9 for layer "conv1"/ },
+    { name: '--rank 0', make: () => path.join(valid, 'model.json'), args: ['--rank', '0'], message: /--rank 0: must be a positive integer/ },
     { name: '--energy 0', make: () => path.join(valid, 'model.json'), args: ['--energy', '0'], message: /--energy 0: τ must be in \(0, 1\]/ },
     { name: '--energy 1.5', make: () => path.join(valid, 'model.json'), args: ['--energy', '1.5'], message: /--energy 1\.5: τ must be in \(0, 1\]/ },
   ];

@@ -88,9 +88,9 @@ describe('bad input', () => {
   });
 
   it('data whose shape does not fit the model', async () => {
-    const [a, b] = await Promise.all([cli('eval', up, '--data', 'fashion-mnist:10'), cli('sweep', cls, '--data', `images:${PHOTOS}`, '-o', path.join(tmp, 'never'))]);
+    const [a, b] = await Promise.all([cli('eval', up, '--data', 'fashion-mnist:10'), cli('sweep', cls, '--data', `images:${PHOTOS}`, '--preprocess', 'torch', '-o', path.join(tmp, 'never'))]);
     expectCleanFailure(a, /Fashion-MNIST images are 28×28×1, but model .* takes \[\?, \?, 3\]/);
-    expectCleanFailure(b, /holds RGB photos, but model .* takes 1 channel/);
+    expectCleanFailure(b, /--mean has 3 values but model .* takes 1 channel/);
     expect(fs.existsSync(path.join(tmp, 'never'))).toBe(false);
   });
 

@@ -119,7 +119,12 @@ describe('images:<folder>', () => {
     await expect(loadDataset(`images:${broken}`, upscaler)).rejects.toThrow(/cut\.png: damaged PNG/);
   });
 
-  it('refuses a model that is not image-to-image RGB', async () => {
-    await expect(loadDataset(`images:${PHOTOS}`, classifier)).rejects.toThrow(/holds RGB photos, but model .* takes 1 channel/);
+  it('gives a classifier the photos as unlabelled grey 28×28 examples (its subfolders are not classes)', async () => {
+    const d = await loadDataset(`images:${PHOTOS}`, classifier);
+    if (d.task !== 'classification') throw new Error('expected classification data');
+    expect(d.labels).toBeNull();
+    expect(d.n).toBe(4);
+    expect(d.exampleShape).toEqual([28, 28, 1]);
+    expect((await d.read(0, 2)).length).toBe(2 * 28 * 28);
   });
 });

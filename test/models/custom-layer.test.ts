@@ -46,6 +46,8 @@ describe('custom layer classes', () => {
     const opaque = graph.nodes.find((n) => n.op === 'opaque');
     expect(opaque?.source).toMatchObject({ format: 'tfjs', className: 'Doubler' });
     expect(graphCosts(graph).find((c) => c.op === 'opaque')?.outputShape).toEqual([8, 8, 8]);
+    // Re-inferred at another input size (its shape function runs again), not frozen at the declared one.
+    expect(graphCosts(graph, { [graph.inputs[0]]: [16, 12, 4] }).find((c) => c.op === 'opaque')?.outputShape).toEqual([16, 12, 8]);
     const conv = convertGraph(graph, { energy: 1, keepUnprofitable: true });
     expect(conv.layers).toHaveLength(2);
     const x = seededInput([1, 8, 8, 4]);

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Graph } from '../../src/models/ir.js';
 import type { RgbImage } from '../../src/eval/image.js';
 import { readImage } from '../../src/eval/datasets.js';
+import { declaredInputRange, esrgan } from '../../src/models/packaged.js';
 import { centreCrop, fitGeometry, normalisePixels, photoToExample, resizeBilinear, resolvePreprocessing, shorterSideSize } from '../../src/eval/preprocess.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -59,6 +60,16 @@ describe('presets', () => {
     const p = resolvePreprocessing(rgb, { preset: 'tf', scale: '1/255', mean: [0.5] });
     expect(p.divisor).toBe(255);
     expect(p.name).toBe('tf + --scale --mean');
+  });
+
+  it('defaults to the range the model\'s package declares (esrgan: inputRange [0, 255]), else by channel count', () => {
+    const declared = declaredInputRange(esrgan('slim').modelJson);
+    expect(declared).toEqual([0, 255]);
+    const p = resolvePreprocessing(inputGraph([null, null, 3]), {}, declared);
+    expect(p.name).toBe('0-255');
+    expect(p.source).toMatch(/package declares input range \[0, 255\]/);
+    expect(declaredInputRange(path.join(ROOT, 'fixtures', 'models', 'fmnist-vgg', 'model.json'))).toBeNull();
+    expect(resolvePreprocessing(inputGraph([28, 28, 1]), {}).name).toBe('0-1');
   });
 
   it('rejects an unknown preset, bad channels, and a 3-value mean for a grey model, in one line', () => {

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Layout } from '../ir.js';
 import type { Shape } from '../shapes.js';
+import { registerOutputShape } from '../custom-shapes.js';
 
 export interface CustomLayerSpec {
   /** The Keras `class_name` as it appears in model.json. */
@@ -24,6 +25,7 @@ const registry = new Map<string, CustomLayerSpec>();
 export function registerCustomLayer(spec: CustomLayerSpec): void {
   if (!spec.className) throw new Error('registerCustomLayer: className is required');
   registry.set(spec.className, spec);
+  registerOutputShape(spec.className, spec.outputShape);
   if (spec.tfjsClass) tf.serialization.registerClass(spec.tfjsClass);
 }
 

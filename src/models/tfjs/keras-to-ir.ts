@@ -6,6 +6,7 @@ import type { ActivationName, Graph, Node, Padding, Tensor } from '../ir.js';
 import { ModelFormatError } from './files.js';
 import type { NamedWeight } from './weights.js';
 import { customLayer } from './custom-layers.js';
+import { registerOutputShape } from '../custom-shapes.js';
 import { inferShapes } from '../shapes.js';
 
 type Json = Record<string, unknown>;
@@ -116,6 +117,7 @@ const IDENTITY = new Set(['Dropout', 'SpatialDropout2D', 'GaussianNoise', 'Gauss
 
 /** Classes kept as opaque pass-through nodes whose output shape equals their input shape. */
 const ELEMENTWISE_OPAQUE = new Set(['PReLU', 'ThresholdedReLU', 'LayerNormalization', 'Subtract', 'Average', 'Maximum', 'Minimum']);
+for (const cls of ELEMENTWISE_OPAQUE) registerOutputShape(cls, (ins) => [...ins[0]]);
 
 function layerToNode(layer: KerasLayer, inputs: string[], weights: Map<string, NamedWeight>): Node[] {
   const { class_name: cls, config: cfg, name } = layer;
