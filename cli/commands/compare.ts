@@ -6,7 +6,8 @@ import { jsonSafe, resolveInput, VERSION } from '../../src/pipeline.js';
 import { createRunner, RUNTIME_CHOICES } from '../../src/eval/runner.js';
 import { METHODS, type Method } from '../../src/convert/methods.js';
 import { compareFiles, compareGraph, compareTable } from '../../src/report/compare.js';
-import { FORCE_HELP, int, list, prepareOut, print } from '../options.js';
+import { FORCE_HELP, int, list, num, prepareOut, print } from '../options.js';
+import { loadCalibrationData } from '../../src/eval/calibration-data.js';
 import { progress } from '../progress.js';
 import { UsageError } from '../../src/usage-error.js';
 
@@ -27,13 +28,17 @@ export function registerCompare(program: Command): void {
     .option('--input-shape <H,W>', 'spatial size for MACs (models that take any size) and the random input of --output-error')
     .option('--input <image.png>', 'measure each point\'s output error on this image')
     .option('--output-error', 'measure each point\'s output error (on --input, else a seeded random input of --input-shape)')
+    .option('--ghost-data <data>', 'ghost: also fit the ghosts on these unlabelled images (fashion-mnist-train[:N] or images:<folder>) and measure those points too (needs --output-error or --input)')
+    .option('--ghost-samples <n>', 'images (or photo tiles) of --ghost-data', int)
+    .option('--ghost-kernel <d>', 'ghost: depthwise filter size d, odd (default 3)', int)
+    .option('--ghost-min-r2 <r>', 'ghost: channels whose fit explains less than this share of their variance stay primary (default 0)', num)
     .addOption(new Option('--backend <b>', 'runtime for output errors: tfjs backends, or ort (onnxruntime)').choices(RUNTIME_CHOICES).default('auto'))
     .option('--threads <n>', 'onnxruntime intra-op threads', int, 2)
     .option('--seed <n>', 'seed of the random input', int, 1)
     .option('--json', 'print compare.json on stdout')
     .option('--force', FORCE_HELP)
     .action(async (model: string, o) => {
-      prepareOut(o.out, o, [model, o.input]);
+      prepareOut(o.out, o, [model, o.input, o.ghostData]);
       const graph = await loadGraph(model);
       const methods = o.methods as Method[] | undefined;
       for (const m of methods ?? []) if (!METHODS.includes(m)) throw new UsageError(`--methods "${m}": choose from ${METHODS.join(', ')}`);
@@ -41,9 +46,12 @@ export function registerCompare(program: Command): void {
       const input = measure ? await resolveInput(graph, { inputShape: o.inputShape, inputImage: o.input, seed: o.seed }) : null;
       const inputShapes = input ? { [graph.inputs[0]]: input.shape } : o.inputShape ? parseInputShape(o.inputShape, graph) : undefined;
       const runner = measure ? await createRunner(o.backend, graph.layout, { threads: o.threads }) : null;
+      if (o.ghostData && !measure) throw new Error('--ghost-data: the data-fit ghost points are measured by output error; add --output-error (or --input image.png)');
+      const ghostData = o.ghostData ? await loadCalibrationData(o.ghostData, graph, { samples: o.ghostSamples, seed: o.seed }) : null;
       let live = progress(1, false);
       const report = await compareGraph(graph, {
         methods, order: o.order, layers: o.layers, skip: o.skip, minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, gridSize: o.grid, cpIterations: o.cpIters,
+        ghost: { kernelSize: o.ghostKernel, minR2: o.ghostMinR2 }, ghostData: ghostData ? { batches: ghostData.batches, description: ghostData.description } : undefined,
         inputShapes, outputs: runner && input ? { runner, input: input.batch, description: input.description } : undefined, version: VERSION, model,
         onLayer: (name, i, total) => {
           if (i === 0) live = progress(total, !o.json);

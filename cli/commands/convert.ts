@@ -29,7 +29,7 @@ export function registerConvert(program: Command): void {
     .option('--max-iter <n>', 'cp / cp4: ALS iterations at most (default 200); tucker2: HOOI iterations (default 50)', int)
     .option('--ghost-ratio <s>', 'ghost: 1/s of the output channels stay a regular conv (primaries), the rest are d×d depthwise ghosts of them (default 2)', int)
     .option('--ghost-kernel <d>', 'ghost: depthwise filter size d, odd (default 3)', int)
-    .addOption(new Option('--ghost-fit <f>', 'ghost: fit the ghosts on calibration outputs (data, needs --calibrate; also refits the primaries) or in weight space (weights)').choices(['data', 'weights']))
+    .addOption(new Option('--ghost-fit <f>', 'ghost: fit the ghosts on calibration outputs (data: the default with --calibrate; also refits the primaries) or in weight space (weights: the default without)').choices(['data', 'weights']))
     .option('--ghost-min-r2 <r>', 'ghost: channels whose fit explains less than this share of their variance stay primary (default 0)', num)
     .option('--target-speedup <S>', 'global budget: pick (method, rank) per layer to reach S× with the least total kernel error', num)
     .addOption(new Option('--by <what>', 'what --target-speedup counts: MACs, or per-layer latency measured on --backend').choices(['macs', 'latency']).default('macs'))
@@ -74,7 +74,7 @@ export function registerConvert(program: Command): void {
       onProgress,
       method: o.method, order: o.order, rank: o.rank, energy: o.energy, form: o.form, layers: o.layers, skip: o.skip,
       rankRule: o.rankRule, tuckerRanks: o.tuckerRanks, factorRank: o.factorRank, maxIterations: o.maxIter,
-      ghost: { ratio: o.ghostRatio, kernelSize: o.ghostKernel, fit: o.ghostFit ?? (o.calibrate && o.method === 'ghost' ? 'data' : 'weights'), minR2: o.ghostMinR2 },
+      ghost: { ratio: o.ghostRatio, kernelSize: o.ghostKernel, fit: o.ghostFit ?? (o.calibrate ? 'data' : 'weights'), minR2: o.ghostMinR2 },
       targetSpeedup: o.targetSpeedup, by: o.by, budgetSeconds: o.budgetSeconds, latencyCache: o.latencyCache === true ? undefined : o.latencyCache, timingSeconds: o.timingSeconds,
       onTiming: (label: string, i: number, n: number) => onProgress('timing', label, i, n), methods: o.methods ? checkMethods(o.methods) : undefined,
       minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape, inputImage: o.input,

@@ -47,9 +47,10 @@ export interface Candidate {
   speedup?: { ratio: number; low: number; high: number };
   /** With CandidateOptions.realize: the candidate's layers. */
   replacement?: Replacement;
-  /** Ghost: primaries after promotion and depthwise channels (fix its MACs). */
+  /** Ghost: primaries after promotion and depthwise channels (fix its MACs), and which fit. */
   ghostPrimaries?: number;
   ghostSlots?: number;
+  ghostFit?: 'weights' | 'data';
 }
 
 export interface LayerCandidates {

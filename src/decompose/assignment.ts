@@ -7,6 +7,8 @@
 /** For each row, the column assigned to it; the sum of cost[row][col] is minimal. */
 export function minCostAssignment(cost: Float64Array, n: number): Int32Array {
   if (cost.length !== n * n) throw new Error(`assignment: ${cost.length} costs for a ${n}×${n} matrix`);
+  // A NaN or infinite cost would stall the augmenting search: refuse it.
+  if (!cost.every(Number.isFinite)) throw new Error('assignment: every cost must be finite');
   const INF = Number.POSITIVE_INFINITY;
   // 1-based potentials u (rows), v (columns); p[j] = row matched to column j (0 = none).
   const u = new Float64Array(n + 1);

@@ -22,6 +22,7 @@
 import type { Tensor } from './tensor.js';
 import { spdRowSolver } from './linalg.js';
 import { minCostAssignment } from './assignment.js';
+import { checkKernel } from './kernel64.js';
 
 /** Quadratic statistics of every (primary p, ghost g) least-squares problem. */
 export interface GhostStats {
@@ -275,7 +276,9 @@ function pairFits(s: GhostStats): { residual: Float64Array; coef: Float64Array }
         for (let f2 = 0; f2 < q; f2++) gx += g0[f * q + f2] * xg[f2];
         quad += xg[f] * gx;
       }
-      residual[g * N + p] = g === p ? 0 : Math.max(0, s.energy[g] - 2 * lin + quad);
+      // The least-squares optimum is never worse than D = 0 (residual = energy): clamp rounding.
+      const r = s.energy[g] - 2 * lin + quad;
+      residual[g * N + p] = g === p ? 0 : Number.isFinite(r) ? Math.min(s.energy[g], Math.max(0, r)) : s.energy[g];
     }
     coef.set(x, p * N * q);
   }
@@ -352,6 +355,7 @@ function choosePrimaries(R: Float64Array, energy: Float64Array, N: number, s: nu
 export function ghostFromStats(stats: GhostStats, opts: GhostOptions): GhostResult {
   const N = stats.channels;
   checkOptions(N, opts);
+  if (!stats.energy.every(Number.isFinite)) throw new Error(`${opts.name ? `layer "${opts.name}": ` : ''}ghost statistics are not finite (NaN or Inf in the layer's outputs)`);
   const s = opts.ratio;
   const d = opts.kernelSize;
   const q = stats.features;
@@ -406,6 +410,7 @@ export function ghostFromStats(stats: GhostStats, opts: GhostOptions): GhostResu
 
 /** The data-free fit: weight-space statistics, selection, and β = b_g − ΣD·b_p. */
 export function ghostFromWeights(kernel: Tensor, bias: Float32Array | null, opts: GhostOptions & ConvGeometry): GhostResult {
+  checkKernel(kernel, opts.name);
   checkOptions(kernel.shape[0], opts);
   const r = ghostFromStats(weightStats(kernel, opts.kernelSize, opts), opts);
   const K = opts.kernelSize ** 2;

@@ -69,7 +69,7 @@ interface Sample {
 }
 
 /** The reference graph with the named convs' activations split out, so pre-activation outputs are nodes. */
-function preActivationGraph(ref: Graph, names: Set<string>): Graph {
+export function preActivationGraph(ref: Graph, names: Set<string>): Graph {
   const nodes: Node[] = [];
   const rename = new Map<string, string>();
   for (const n of ref.nodes) {

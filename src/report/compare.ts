@@ -14,9 +14,13 @@ import type { Shape } from '../models/shapes.js';
 import type { NdOrder } from '../decompose/nd.js';
 import { foldBatchNorms } from '../convert/fold-batchnorm.js';
 import { selectLayers, type SelectOptions } from '../convert/select.js';
-import { layerCandidates, layerGeometries, type Candidate } from '../convert/candidates.js';
-import { convMacs, type LayerGeometry } from '../convert/method-cost.js';
-import { METHODS, type Method } from '../convert/methods.js';
+import { GHOST_RATIOS, layerCandidates, layerGeometries, type Candidate } from '../convert/candidates.js';
+import { GhostDataStats, ghostFromStats, ghostPatches } from '../decompose/ghost.js';
+import { ghostReplacement } from '../convert/ghost-rewrite.js';
+import { preActivationGraph } from '../eval/calibrate.js';
+import { mulberry32 } from '../decompose/random.js';
+import { convMacs, methodMacs, type LayerGeometry } from '../convert/method-cost.js';
+import { METHODS, type GhostSettings, type Method } from '../convert/methods.js';
 import type { GraphRunner } from '../eval/runner.js';
 import type { Batch } from '../eval/tfjs-run.js';
 import { relL2 } from '../eval/metrics.js';
@@ -96,6 +100,13 @@ export interface CompareOptions extends SelectOptions {
   foldBatchNorm?: boolean;
   /** Measure output errors: runner and input batch. */
   outputs?: { runner: GraphRunner; input: Batch; description: string };
+  /** Ghost: d and the minimum R². */
+  ghost?: GhostSettings;
+  /**
+   * Unlabelled images for Ghost's data fit (its other points are weight-space fits): each layer's
+   * ghosts are fit on the reference network's outputs for these, then measured like every point.
+   */
+  ghostData?: { batches: Batch[]; description: string };
   version?: string;
   model?: string;
   onLayer?: (name: string, index: number, total: number) => void;
@@ -105,7 +116,7 @@ function pointLabel(c: Candidate): string {
   if (c.tuckerRanks) return `${c.tuckerRanks[0]}×${c.tuckerRanks[1]}`;
   if (c.method === 'nd') return `T=${c.rank}`;
   if (c.method === 'cp' || c.method === 'cp4') return `R=${c.rank}`;
-  if (c.method === 'ghost') return `s=${c.rank}${c.ghostPrimaries !== undefined ? `, m=${c.ghostPrimaries}` : ''}`;
+  if (c.method === 'ghost') return `s=${c.rank}${c.ghostPrimaries !== undefined ? `, m=${c.ghostPrimaries}` : ''}${c.ghostFit === 'data' ? ', data' : ''}`;
   return c.factorRank !== undefined ? `K=${c.rank}, T=${c.factorRank}` : `K=${c.rank}`;
 }
 
@@ -119,13 +130,25 @@ export async function compareGraph(input: Graph, opts: CompareOptions = {}): Pro
   if (convs.length === 0) throw new Error('no eligible conv to compare (regular k×k convs with more than --min-in-channels inputs)');
   const geometry = layerGeometries(graph, convs, opts.inputShapes);
   const acts = opts.outputs ? await referenceActivations(opts.outputs.runner, graph, convs, opts.outputs.input) : null;
+  const ghostStats = opts.ghostData && opts.outputs && methods.includes('ghost') ? await ghostDataStats(opts.outputs.runner, graph, convs, opts.ghostData.batches, opts.ghost?.kernelSize ?? 3) : null;
   const layers: CompareLayer[] = [];
   for (const [i, conv] of convs.entries()) {
     opts.onLayer?.(conv.name, i, convs.length);
     const t0 = performance.now();
     const g = geometry.get(conv.name) as LayerGeometry;
     const before = convMacs(conv, g);
-    const cands = layerCandidates(conv, g, { methods, order, gridSize: opts.gridSize ?? 16, cpIterations, anchors: [...REDUCTIONS], realize: { form: 'split', layout: graph.layout, maxIterations: cpIterations } });
+    const cands = layerCandidates(conv, g, { methods, order, gridSize: opts.gridSize ?? 16, cpIterations, anchors: [...REDUCTIONS], realize: { form: 'split', layout: graph.layout, maxIterations: cpIterations }, ghost: opts.ghost });
+    const stats = ghostStats?.get(conv.name)?.stats();
+    if (stats) {
+      for (const s of GHOST_RATIOS.filter((r) => r <= conv.kernel.shape[0])) {
+        const d = opts.ghost?.kernelSize ?? 3;
+        const r = ghostFromStats(stats, { ratio: s, kernelSize: d, minR2: opts.ghost?.minR2, name: conv.name });
+        const m = methodMacs(conv, 'ghost', { rank: s, primaries: r.primaries.length + r.solo.length, ghostSlots: r.ghosts.length, ghostKernel: d }, g);
+        if (m >= before) continue;
+        // errorKind 'bound' is not meant here: the error is the data fit's, on the ghost data.
+        cands.push({ method: 'ghost', rank: s, macs: m, error: r.relError ** 2, errorKind: 'exact', ghostPrimaries: r.primaries.length + r.solo.length, ghostSlots: r.ghosts.length, ghostFit: 'data', replacement: ghostReplacement(conv, r, { form: 'split', layout: graph.layout }) });
+      }
+    }
     const points: ComparePoint[] = [];
     for (const c of cands) {
       if (c.method === 'keep') continue;
@@ -177,6 +200,30 @@ function winnersAt(points: ComparePoint[], methods: Method[], before: number, re
     }
   }
   return { reduction, byMethod, winner };
+}
+
+/** Per conv, Ghost data statistics of its pre-activation output on the ghost data (≤ 8192 sampled pixels per layer). */
+async function ghostDataStats(runner: GraphRunner, graph: Graph, convs: Conv2DNode[], batches: Batch[], d: number): Promise<Map<string, GhostDataStats>> {
+  const pre = preActivationGraph(graph, new Set(convs.map((c) => c.name)));
+  const out = new Map(convs.map((c) => [c.name, new GhostDataStats(c.kernel.shape[0], d)]));
+  const rand = mulberry32(1);
+  for (const batch of batches) {
+    const acts = await runner.run(pre, batch, convs.map((c) => c.name));
+    convs.forEach((c, i) => {
+      const y = acts[i];
+      const [B, d1, d2, d3] = y.shape;
+      const [H, W, N] = graph.layout === 'NHWC' ? [d1, d2, d3] : [d2, d3, d1];
+      const pixels = B * H * W;
+      const want = Math.min(pixels, Math.ceil(8192 / batches.length));
+      const rows = Int32Array.from({ length: want }, (_, r) => (want === pixels ? r : Math.floor(rand() * pixels)));
+      const maps = { data: y.data, batch: B, channels: N, height: H, width: W, channelsLast: graph.layout === 'NHWC' };
+      const targets = new Float64Array(want * N);
+      const centre = ghostPatches(maps, rows, 1);
+      targets.set(centre);
+      (out.get(c.name) as GhostDataStats).add(ghostPatches(maps, rows, d), targets, want);
+    });
+  }
+  return out;
 }
 
 /** The reference network's input and output of every compared conv, from one run. */

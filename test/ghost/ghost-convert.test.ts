@@ -14,6 +14,8 @@ import { runGraph } from '../../src/eval/tfjs-run.js';
 import { graphToOnnx } from '../../src/models/onnx/write.js';
 import { layersModelFiles } from '../../src/models/tfjs/load.js';
 import type { Graph, Node } from '../../src/models/ir.js';
+import { convertModel } from '../../src/pipeline.js';
+import path from 'node:path';
 
 beforeAll(useWasm);
 
@@ -93,5 +95,14 @@ describe('ghost rewrite', () => {
     expect(relErr(b.data, a.data)).toBeLessThan(1e-5);
     // The ghost's depthwise + concat are really there.
     expect(folded.graph.nodes.filter((n) => n.op === 'conv2d' && n.groups > 1).length).toBe(3);
+  });
+
+  it('rejects misplaced Ghost options with one-line errors naming the fix', async () => {
+    const g = net('NHWC');
+    expect(() => convertGraph(g, { ...opts, rankRule: 'vbmf' })).toThrow(/--method ghost has no VBMF rule: give --ghost-ratio/);
+    expect(() => convertGraph(g, { ...opts, rank: 2, ghost: { ratio: 3 } })).toThrow(/give --ghost-ratio or --rank/);
+    expect(() => convertGraph(g, { ...opts, ghost: { kernelSize: 4 } })).toThrow(/--ghost-kernel 4: must be an odd/);
+    const model = path.resolve(__dirname, '../../fixtures/models/fmnist-vgg/model.json');
+    await expect(convertModel(model, { method: 'ghost', ghost: { fit: 'data' }, evaluate: false })).rejects.toThrow(/--ghost-fit data .* add --calibrate <data>/);
   });
 });
