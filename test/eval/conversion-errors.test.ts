@@ -54,7 +54,7 @@ describe('convertModel() as a library: report.json per-layer errors against an i
   const RANK = 2;
   const out = path.join(dir, 'out');
   let result: ConvertModelResult;
-  let saved: { layers: { name: string; outputRelError: number; accumulatedRelError: number; macsBefore: number; macsAfter: number }[]; totals: { macsBefore: number; macsAfter: number }; output: { relL2: number } };
+  let saved: { layers: { name: string; outputRelError: number; accumulatedRelError: number; macsBefore: number; macsAfter: number }[]; totals: { macsBefore: number; macsAfter: number }; output: { relL2: number; dataRange: number; psnrDb: number; maxAbsDiff: number } };
 
   beforeAll(async () => {
     result = await convertModel(model, { order: 'dw-pw', rank: RANK, backend: 'ort', threads: 1, outDir: out, seed: 4 });
@@ -82,6 +82,13 @@ describe('convertModel() as a library: report.json per-layer errors against an i
     // Past the first layer, the accumulated error is not the local one (the two are told apart).
     expect(Math.abs(saved.layers[2].accumulatedRelError - saved.layers[2].outputRelError)).toBeGreaterThan(1e-3);
     expect(saved.output.relL2).toBeCloseTo(rel(ref.data, conv.data), 4);
+    // No --input image: PSNR is stated over the reference output's peak-to-peak range (not 255).
+    const range = Math.max(...ref.data) - Math.min(...ref.data);
+    expect(range).toBeLessThan(100);
+    expect(saved.output.dataRange).toBeCloseTo(range, 4);
+    const mse = ref.data.reduce((a, v, i) => a + (v - conv.data[i]) ** 2, 0) / ref.data.length;
+    expect(saved.output.psnrDb).toBeCloseTo(10 * Math.log10(range ** 2 / mse), 3);
+    expect(saved.output.maxAbsDiff).toBeCloseTo(Math.max(...ref.data.map((v, i) => Math.abs(v - conv.data[i]))), 4);
     // The report returned and the report written are the same figures.
     expect(result.report.layers.map((l) => l.outputRelError)).toEqual(saved.layers.map((l) => l.outputRelError));
   });
