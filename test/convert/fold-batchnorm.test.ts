@@ -43,4 +43,40 @@ describe('BatchNorm folding', () => {
     expect(foldBatchNorms(graph(null)).graph.nodes[1]).toHaveProperty('bias', new Float32Array([0.5, -2]));
     expect(foldBatchNorms(graph(null, 'relu')).folded).toEqual([]);
   });
+
+  // Guards against folding where it is not exact: a conv whose output another node also reads,
+  // a conv that is a graph output, or a BN over another axis.
+  it('folds only a linear conv whose sole reader is a BN over the channel axis', () => {
+    const g = graph(new Float32Array([1, 0]));
+    const twoReaders: Graph = { ...g, nodes: [...g.nodes, { op: 'activation', name: 'r', inputs: ['c'], activation: 'relu' }], outputs: ['bn', 'r'] };
+    expect(foldBatchNorms(twoReaders).folded).toEqual([]);
+    expect(foldBatchNorms({ ...g, outputs: ['bn', 'c'] }).folded).toEqual([]);
+    expect(foldBatchNorms(graph(new Float32Array([1, 0]), 'linear', { axis: 1 })).folded).toEqual([]);
+    expect(foldBatchNorms(graph(new Float32Array([1, 0]), 'linear', { axis: 3 })).folded).toHaveLength(1);
+    // NCHW: the channel axis is 1.
+    expect(foldBatchNorms({ ...graph(new Float32Array([1, 0]), 'linear', { axis: 1 }), layout: 'NCHW' }).folded).toHaveLength(1);
+    expect(foldBatchNorms({ ...graph(new Float32Array([1, 0]), 'linear', { axis: -1 }), layout: 'NCHW' }).folded).toEqual([]);
+  });
+
+  // Guards against a missing γ (scale=False) or β (center=False) read as 0 instead of 1 and 0, and
+  // against readers of the BN left pointing at a node that no longer exists.
+  it('γ = null is 1, β = null is 0; readers of the BN read the folded conv, which has no source', () => {
+    const g = graph(new Float32Array([1, 0]), 'linear', { gamma: null, beta: null, variance: new Float32Array([0.75, 3.75]), epsilon: 0.25 });
+    const source = { format: 'tfjs', className: 'Conv2D', config: {} } as const;
+    const withReader: Graph = { ...g, nodes: [...g.nodes.map((n) => (n.name === 'c' ? { ...n, source } : n)), { op: 'activation', name: 'r', inputs: ['bn'], activation: 'relu' }], outputs: ['r'] };
+    const out = foldBatchNorms(withReader).graph;
+    const c = out.nodes[1];
+    if (c.op !== 'conv2d') throw new Error('expected a conv');
+    // s = 1/√1 = 1 and 1/√4 = 0.5; b' = (1 − 0.5)·1 + 0 = 0.5, (0 − 1)·0.5 + 0 = −0.5.
+    expect(Array.from(c.kernel.data)).toEqual([1, 2, 1.5, 2]);
+    expect(Array.from(c.bias as Float32Array)).toEqual([0.5, -0.5]);
+    expect(c).not.toHaveProperty('source');
+    expect(out.nodes.map((n) => [n.name, n.inputs])).toEqual([['x', []], ['c', ['x']], ['r', ['c']]]);
+    expect(out.outputs).toEqual(['r']);
+  });
+
+  it('a BN with another channel count than the conv is an error naming both layers', () => {
+    expect(() => foldBatchNorms(graph(null, 'linear', { mean: new Float32Array([0, 0, 0]) }))).toThrow('layer "bn": 3 channels after conv "c" with 2 filters');
+  });
 });
+

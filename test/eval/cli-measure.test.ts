@@ -79,6 +79,10 @@ describe('sweep', () => {
       expect(row.psnrVsOriginalDb).toBeGreaterThan(0);
       expect(row.psnrVsGroundTruthDb).toBeGreaterThan(0);
     }
+    // Guards against a sweep whose "+cal" row is not the calibrated model (or a calibration that
+    // does nothing): at the same setting, calibrated is closer to the original than plain.
+    const [plain, calibrated] = report.rows;
+    expect(calibrated.psnrVsOriginalDb).toBeGreaterThan(plain.psnrVsOriginalDb);
   });
 });
 

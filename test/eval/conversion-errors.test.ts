@@ -7,7 +7,7 @@
  * Also `--layers` globs and `--skip /regex/` as library options, and that the input file is left
  * byte-identical.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -54,16 +54,20 @@ describe('convertModel() as a library: report.json per-layer errors against an i
   const RANK = 2;
   const out = path.join(dir, 'out');
   let result: ConvertModelResult;
-  let saved: { layers: { name: string; outputRelError: number; accumulatedRelError: number; macsBefore: number; macsAfter: number }[]; totals: { macsBefore: number; macsAfter: number }; output: { relL2: number } };
-
-  beforeAll(async () => {
-    result = await convertModel(model, { order: 'dw-pw', rank: RANK, backend: 'ort', threads: 1, outDir: out, seed: 4 });
-    saved = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
-  });
+  let saved: { layers: { name: string; outputRelError: number; accumulatedRelError: number; macsBefore: number; macsAfter: number }[]; totals: { macsBefore: number; macsAfter: number }; output: { relL2: number; dataRange: number; psnrDb: number; maxAbsDiff: number } };
+  // Converted on first use inside a test rather than in beforeAll, so the mutation run
+  // (docs/testing.md) sees which test reaches which code.
+  let done: Promise<void> | null = null;
+  const converted = () =>
+    (done ??= (async () => {
+      result = await convertModel(model, { order: 'dw-pw', rank: RANK, backend: 'ort', threads: 1, outDir: out, seed: 4 });
+      saved = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+    })());
 
   // Guards against report figures that exist but are wrong: zeroed, swapped (local ↔ accumulated),
   // taken at the wrong layer or measured on the converted network's own input for the local figure.
-  it('outputRelError (layer alone, reference input) and accumulatedRelError (through the converted net) match direct loops', () => {
+  it('outputRelError (layer alone, reference input) and accumulatedRelError (through the converted net) match direct loops', async () => {
+    await converted();
     const x = result.input?.batch as T4;
     expect(saved.layers.map((l) => l.name)).toEqual(['blk1_conv', 'blk2_conv', 'head']);
     let ref = x;
@@ -82,12 +86,20 @@ describe('convertModel() as a library: report.json per-layer errors against an i
     // Past the first layer, the accumulated error is not the local one (the two are told apart).
     expect(Math.abs(saved.layers[2].accumulatedRelError - saved.layers[2].outputRelError)).toBeGreaterThan(1e-3);
     expect(saved.output.relL2).toBeCloseTo(rel(ref.data, conv.data), 4);
+    // No --input image: PSNR is stated over the reference output's peak-to-peak range (not 255).
+    const range = Math.max(...ref.data) - Math.min(...ref.data);
+    expect(range).toBeLessThan(100);
+    expect(saved.output.dataRange).toBeCloseTo(range, 4);
+    const mse = ref.data.reduce((a, v, i) => a + (v - conv.data[i]) ** 2, 0) / ref.data.length;
+    expect(saved.output.psnrDb).toBeCloseTo(10 * Math.log10(range ** 2 / mse), 3);
+    expect(saved.output.maxAbsDiff).toBeCloseTo(Math.max(...ref.data.map((v, i) => Math.abs(v - conv.data[i]))), 4);
     // The report returned and the report written are the same figures.
     expect(result.report.layers.map((l) => l.outputRelError)).toEqual(saved.layers.map((l) => l.outputRelError));
   });
 
   // Guards against a wrong cost formula or totals that do not add up (the README's speedup column).
-  it('MACs per layer and in total are the hand count: conv H·W·N·C·k², DW→PW H·W·C·T·k² + H·W·N·C·T', () => {
+  it('MACs per layer and in total are the hand count: conv H·W·N·C·k², DW→PW H·W·C·T·k² + H·W·N·C·T', async () => {
+    await converted();
     const convMacs = (C: number, N: number) => H * W * N * C * 9;
     const ndMacs = (C: number, N: number) => H * W * C * RANK * 9 + H * W * N * C * RANK;
     const dims = [[4, 8], [8, 8], [8, 6]];
@@ -99,7 +111,8 @@ describe('convertModel() as a library: report.json per-layer errors against an i
     expect(saved.totals.macsAfter).toBe(dims.reduce((a, [C, N]) => a + ndMacs(C, N), 0));
   });
 
-  it('leaves the input model byte-identical', () => {
+  it('leaves the input model byte-identical', async () => {
+    await converted();
     expect(sha(model)).toBe(modelHash);
   });
 });

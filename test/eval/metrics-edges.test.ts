@@ -46,5 +46,7 @@ describe('peakRange', () => {
     expect(peakRange([0, 401])).toBe(401);
     expect(peakRange([-1, 0.5, 1])).toBe(2);
     expect(peakRange([3, 3])).toBe(1);
+    // The peak and the trough anywhere in the array, not at its ends.
+    expect(peakRange([5, -3, 2])).toBe(8);
   });
 });

@@ -42,6 +42,7 @@ describe('MACs', () => {
   it('an unknown spatial size is unknown (null), not 0, and stays unknown in the total; given sizes are used', () => {
     const costs = graphCosts(net(null));
     expect(costs.find((c) => c.name === 'c')?.macs).toBeNull();
+    expect(costs.find((c) => c.name === 'd')?.macs).toBeNull(); // dense per position: positions unknown
     expect(totalCost(costs).macs).toBeNull();
     // An input size given by the caller (inspect --input-shape) fills the unknown H.
     expect(graphCosts(net(null), { x: [10, 12, 4] }).find((c) => c.name === 'c')?.macs).toBe(8 * 10 * 6 * 4 * 9);
