@@ -11,6 +11,7 @@ import { inferShapes, type Shape } from '../models/shapes.js';
 import { kerasLayerName } from '../models/tfjs/ir-to-keras.js';
 import { timeInterleavedRatio, type Engine } from './engine.js';
 import { seededUniform, inputNodeOf } from './inputs.js';
+import { profileOrt, profileTfjs, type ModelProfile } from './profile.js';
 import type { Batch } from './tfjs-run.js';
 import { type RatioTiming, type TimingOptions, type TimingStats } from './timing.js';
 
@@ -25,6 +26,8 @@ export interface LatencyOptions extends TimingOptions {
   perLayer?: boolean;
   /** Called before each timing, for progress bars. */
   onStep?: (label: string) => void;
+  /** Also profile both models with the runtime's own profiler, per operator kind (profile.ts). */
+  profile?: boolean;
 }
 
 export interface ModelLatency {
@@ -87,6 +90,8 @@ export interface LatencyReport {
   layers: LayerLatency[];
   /** Per-layer timings ran without layout transposes (ORT: NCHW mini graphs). */
   layerLayout: Graph['layout'] | null;
+  /** --profile: where the time goes, per operator kind, by the runtime's own profiler. */
+  profile?: { original: ModelProfile; converted: ModelProfile | null };
 }
 
 /** The per-example input shape to time at: the given one, else the declared one when fully known. */
@@ -192,6 +197,12 @@ export async function benchLatency(
     }
   }
   const measured = whole ? whole.ratio : null;
+  let profile: LatencyReport['profile'];
+  if (opts.profile) {
+    opts.onStep?.('profile');
+    const one = (g: Graph) => (engine.name === 'ort' ? profileOrt(g, input, { threads: engine.threads ?? 2 }) : profileTfjs(g, input));
+    profile = { original: await one(original), converted: converted ? await one(converted) : null };
+  }
   const theoretical = conv && oc.macs !== null && conv.macs ? oc.macs / conv.macs : null;
   return {
     tool: 'netdecouple',
@@ -213,6 +224,7 @@ export async function benchLatency(
     ratio: measured !== null && theoretical !== null ? measured / theoretical : null,
     layers,
     layerLayout,
+    ...(profile ? { profile } : {}),
   };
 }
 
