@@ -101,7 +101,7 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
   const budget = opts.targetSpeedup === undefined ? null : await planBudget(original, opts);
   const t0 = performance.now();
   const onLayer = (name: string, i: number, n: number) => opts.onProgress?.('decompose', name, i, n);
-  let conversion = convertGraph(original, budget ? { ...opts, plan: budget.plan, onLayer } : { ...opts, onLayer });
+  let conversion = convertGraph(original, budget ? { ...opts, plan: budget.plan, pointwise: budget.pointwise, onLayer } : { ...opts, onLayer });
   const decomposeSeconds = (performance.now() - t0) / 1000;
 
   let backend: string | null = null;
@@ -179,6 +179,8 @@ interface PlannedBudget {
   report: BudgetReport;
   /** --by latency: the engine and input the candidates were timed with (the whole models are timed after conversion). */
   timing?: { engine: Engine; input: Batch };
+  /** The candidates included 1×1 convs (low-rank pairs). */
+  pointwise?: boolean;
 }
 
 /** --target-speedup: candidates per layer, their measured times with --by latency, and the solver's plan. */
@@ -194,10 +196,14 @@ async function planBudget(original: Graph, opts: ConvertModelOptions): Promise<P
       ? { [original.inputs[0]]: (await imageInput(original, opts.inputImage)).shape }
       : undefined;
   const t0 = performance.now();
+  const methods = opts.methods ?? [opts.method ?? 'nd'];
+  // 1×1 convs have one realisation, the low-rank pair, which only the spatial method builds.
+  const pointwise = by === 'latency' && methods.includes('spatial');
   const bc = budgetCandidates(original, {
+    pointwise,
     onLayer: (name, i, n) => opts.onProgress?.('candidates', name, i, n),
     layers: opts.layers, skip: opts.skip, minInChannels: opts.minInChannels, foldBatchNorm: opts.foldBatchNorm, inputShapes,
-    methods: opts.methods ?? [opts.method ?? 'nd'], order: opts.order, cpIterations: opts.maxIterations,
+    methods, order: opts.order, cpIterations: opts.maxIterations,
     // By latency, every stock-op realisation of ND competes on measured time: both orderings, both layouts.
     ...(by === 'latency' ? { orders: ['dw-pw', 'pw-dw'] as NdOrder[], forms: ['split', 'merged'] as DepthwiseForm[] } : {}),
     // Each candidate is timed with ≥ 10 runs: keep the grid small.
@@ -217,6 +223,7 @@ async function planBudget(original: Graph, opts: ConvertModelOptions): Promise<P
   const result = solveBudget({ layers: bc.layers, totalBefore: t.totalMs, fixedCost: t.fixedMs }, { targetSpeedup: target, by: 'latency' });
   const planned = withFitTimes({ plan: toPlan(result), report: budgetReport(bc, result), timing: { engine, input } }, bc, t0, opts.budgetSeconds);
   planned.report.latencyCache = t.cache;
+  planned.pointwise = pointwise;
   return planned;
 }
 

@@ -144,6 +144,8 @@ export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: Candid
   };
   const out: Candidate[] = [{ method: 'keep', rank: 0, macs: before, error: 0, errorKind: 'exact' }];
   for (const method of methods) {
+    // A 1×1 conv's one realisation: the low-rank 1×1 pair (spatial at kh = kw = 1).
+    if (kh * kw === 1 && method !== 'spatial') continue;
     if (method === 'nd') for (const order of opts.orders ?? [opts.order ?? 'dw-pw']) {
       const nd = decouple(conv.kernel, { order, rank: 1, name: conv.name });
       let total = 0;
