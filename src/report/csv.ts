@@ -15,6 +15,7 @@ export const SWEEP_CSV_COLUMNS = [
   'setting', 'order', 'rank', 'energy', 'form', 'calibrated', 'replaced_layers', 'macs', 'params', 'theoretical_speedup',
   'median_ms', 'p10_ms', 'p90_ms', 'runs', 'original_median_ms', 'measured_speedup', 'speedup_ratio',
   'top1', 'top5', 'agreement', 'psnr_vs_original_db', 'psnr_vs_ground_truth_db', 'mean_kernel_rel_error',
+  'measured_speedup_low', 'measured_speedup_high',
 ] as const;
 
 function cells(r: SweepRow): unknown[] {
@@ -22,6 +23,7 @@ function cells(r: SweepRow): unknown[] {
     r.setting, r.order, r.rank, r.energy, r.form, r.calibrated, r.replacedLayers, r.macs, r.params, r.theoreticalSpeedup,
     r.latency.medianMs, r.latency.p10Ms, r.latency.p90Ms, r.latency.runs, r.originalLatency.medianMs, r.measuredSpeedup, r.speedupRatio,
     r.top1, r.top5, r.agreement, r.psnrVsOriginalDb, r.psnrVsGroundTruthDb, r.meanKernelRelError,
+    r.speedupInterval?.[0], r.speedupInterval?.[1],
   ];
 }
 
