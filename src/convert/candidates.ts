@@ -250,7 +250,7 @@ function realizeWith(c: Candidate, d: { replacement: Replacement; kernelRelError
 }
 
 /** The rank-K spatial factors from a higher-rank result (the components are nested: Eckart–Young). */
-function leadingSpatial(r: SpatialResult, K: number): Pick<SpatialResult, 'vertical' | 'horizontal'> {
+export function leadingSpatial(r: SpatialResult, K: number): Pick<SpatialResult, 'vertical' | 'horizontal'> {
   const [Kt, C, kh] = r.vertical.shape;
   const [N, , , kw] = r.horizontal.shape;
   const horizontal = new Float32Array(N * K * kw);

@@ -16,6 +16,10 @@ import { inferShapes } from '../models/shapes.js';
 import type { BudgetCandidates } from '../convert/budget-plan.js';
 import type { Candidate } from '../convert/candidates.js';
 import { planLayer, type MethodSettings } from '../convert/methods.js';
+import { leadingSpatial } from '../convert/candidates.js';
+import { spatial, type SpatialResult } from '../decompose/spatial.js';
+import { spatialReplacement } from '../convert/spatial-rewrite.js';
+import type { Replacement } from '../convert/splice.js';
 import type { DepthwiseForm } from '../convert/nd-rewrite.js';
 import type { NdOrder } from '../decompose/nd.js';
 import type { Engine } from './engine.js';
@@ -65,6 +69,13 @@ export async function timeBudgetCandidates(engine: Engine, bc: BudgetCandidates,
   for (const l of bc.layers) {
     const inShape = shapes.get(l.conv.inputs[0]) as number[];
     const measured = new Map<Candidate, CachedLatency>();
+    // Spatial: one SVD at the largest K the layer needs; every smaller K is its leading part.
+    let top: SpatialResult | null = null;
+    const spatialAt = (K: number): Replacement => {
+      const kMax = Math.max(...l.candidates.filter((x) => x.method === 'spatial').map((x) => x.rank));
+      top ??= spatial(l.conv.kernel, { rank: kMax, name: l.conv.name });
+      return spatialReplacement(l.conv, leadingSpatial(top, K));
+    };
     for (const c of l.candidates) {
       if (c.method === 'keep') continue;
       opts.onStep?.(`${l.name} ${c.method} ${c.rank}${c.form === 'merged' ? ' merged' : ''}`, step++, total);
@@ -73,7 +84,7 @@ export async function timeBudgetCandidates(engine: Engine, bc: BudgetCandidates,
       if (!m) {
         // Timing does not depend on the weights' values: CP takes its slice start, no ALS.
         const settings: MethodSettings = { ...base, ...(c.order ? { order: c.order } : {}), ...(c.form ? { form: c.form } : {}) };
-        const rep = planLayer(l.conv, c.method as Exclude<Candidate['method'], 'keep'>, { rank: c.rank, tuckerRanks: c.tuckerRanks, factorRank: c.factorRank }, settings).decompose().replacement;
+        const rep = c.method === 'spatial' ? spatialAt(c.rank) : planLayer(l.conv, c.method as Exclude<Candidate['method'], 'keep'>, { rank: c.rank, tuckerRanks: c.tuckerRanks, factorRank: c.factorRank }, settings).decompose().replacement;
         const [regular, replaced] = layerGraphsFor(engine, { conv: l.conv, nodes: rep.nodes, input: l.conv.inputs[0], output: rep.output }, inShape, bc.graph.layout);
         const x = randomBatch(regular.nodes[0].op === 'input' ? (regular.nodes[0].shape as number[]) : inShape, input.shape[0], (opts.seed ?? 1) + 1, [-1, 1]);
         const t = await compareGraphs(engine, regular, replaced, x, timing);
@@ -91,8 +102,9 @@ export async function timeBudgetCandidates(engine: Engine, bc: BudgetCandidates,
       if (m) c.speedup = { ratio: m.ratio, low: m.low, high: m.high };
     }
     layersMs += l.msBefore;
+    // Per layer, so an interrupted search keeps what it measured.
+    cache.save();
   }
-  cache.save();
   const totalMs = Math.min(firstTotalMs, (await timeGraph(engine, bc.graph, input)).medianMs);
   // Timed apart, the layers can add up to more than the whole (per-call overhead): the total is
   // then their sum, so the solver's units stay consistent.
