@@ -23,7 +23,7 @@ import type { Replacement } from '../convert/splice.js';
 import type { DepthwiseForm } from '../convert/nd-rewrite.js';
 import type { NdOrder } from '../decompose/nd.js';
 import type { Engine } from './engine.js';
-import { compareGraphs, layerGraphsFor, randomBatch, timeGraph } from './latency.js';
+import { compareGraphs, copiesFor, layerGraphsFor, perCopy, randomBatch, replicate, timeGraph } from './latency.js';
 import { openLatencyCache, type CachedLatency, type LatencyCache } from './latency-cache.js';
 import type { Batch } from './tfjs-run.js';
 import type { TimingOptions } from './timing.js';
@@ -87,7 +87,8 @@ export async function timeBudgetCandidates(engine: Engine, bc: BudgetCandidates,
         const rep = c.method === 'spatial' ? spatialAt(c.rank) : planLayer(l.conv, c.method as Exclude<Candidate['method'], 'keep'>, { rank: c.rank, tuckerRanks: c.tuckerRanks, factorRank: c.factorRank }, settings).decompose().replacement;
         const [regular, replaced] = layerGraphsFor(engine, { conv: l.conv, nodes: rep.nodes, input: l.conv.inputs[0], output: rep.output }, inShape, bc.graph.layout);
         const x = randomBatch(regular.nodes[0].op === 'input' ? (regular.nodes[0].shape as number[]) : inShape, input.shape[0], (opts.seed ?? 1) + 1, [-1, 1]);
-        const t = await compareGraphs(engine, regular, replaced, x, timing);
+        const copies = copiesFor(l.macsBefore * input.shape[0]);
+        const t = perCopy(await compareGraphs(engine, replicate(regular, copies), replicate(replaced, copies), x, timing), copies);
         m = { ratio: t.ratio, low: t.low, high: t.high, regularMs: t.a.medianMs, runs: t.a.runs, stoppedBy: t.stoppedBy, measuredAt: new Date().toISOString() };
         cache.set(key, m);
       }
