@@ -174,7 +174,7 @@ export async function runSweep(engine: Engine, original: Graph, data: Dataset, o
   const c = original.layout === 'NHWC' ? exampleShape[exampleShape.length - 1] : exampleShape[0];
   const range: [number, number] = data.task === 'super-resolution' || c === 3 ? [0, 255] : [0, 1];
   const input = randomBatch(exampleShape, batchSize, seed, range);
-  const timing = { warmup: opts.warmup, runs: opts.runs };
+  const timing = { warmup: opts.warmup, runs: opts.runs, maxSeconds: opts.maxSeconds };
   const cost = (g: Graph) => totalCost(graphCosts(g, { [g.inputs[0]]: exampleShape }));
 
   opts.onStep?.('original');
