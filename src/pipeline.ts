@@ -222,7 +222,7 @@ async function planBudget(original: Graph, opts: ConvertModelOptions): Promise<P
   const t = await timeBudgetCandidates(engine, bc, input, { order: opts.order, form: opts.form, seed: opts.seed, cache, onStep: opts.onTiming, timing: opts.timingSeconds !== undefined ? { maxSeconds: opts.timingSeconds } : undefined });
   const result = solveBudget({ layers: bc.layers, totalBefore: t.totalMs, fixedCost: t.fixedMs }, { targetSpeedup: target, by: 'latency' });
   const planned = withFitTimes({ plan: toPlan(result), report: budgetReport(bc, result), timing: { engine, input } }, bc, t0, opts.budgetSeconds);
-  planned.report.latencyCache = t.cache;
+  planned.report.latencyCache = { ...t.cache, pruned: t.pruned };
   planned.pointwise = pointwise;
   return planned;
 }

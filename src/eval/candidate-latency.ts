@@ -8,7 +8,13 @@
  * conv's time. Absolute times are only needed to weigh layers against each other and against the
  * rest of the network, and a busy machine only ever adds time: so the conv's time is the least of
  * its medians over all its pairs, and the whole network's the lesser of two medians, one timed
- * before the candidates and one after. Measurements are cached across runs per
+ * before the candidates and one after.
+ *
+ * Pruning: within one family (method, ND order and layout), time grows with the rank. Ranks are
+ * timed in increasing order, and once a candidate is slower than the conv with confidence (the
+ * upper end of its interval below 1×) the family's higher ranks are dropped untimed: slower than
+ * the conv and with error > 0, every one of them is dominated by keeping the conv, so the solver
+ * would never pick it. Measurements are cached across runs per
  * (backend, threads, layout, shape, conv, realisation) (latency-cache.ts).
  */
 import type { Conv2DNode, Graph } from '../models/ir.js';
@@ -43,6 +49,8 @@ export interface CandidateTimingResult {
   totalMs: number;
   fixedMs: number;
   cache: { file: string | null; hits: number; timed: number };
+  /** Candidates dropped untimed (slower than the conv, see Pruning). */
+  pruned: number;
 }
 
 function convKey(c: Conv2DNode): string {
@@ -66,6 +74,7 @@ export async function timeBudgetCandidates(engine: Engine, bc: BudgetCandidates,
   const total = bc.layers.reduce((a, l) => a + l.candidates.length - 1, 0);
   let step = 0;
   let layersMs = 0;
+  let pruned = 0;
   for (const l of bc.layers) {
     const inShape = shapes.get(l.conv.inputs[0]) as number[];
     const measured = new Map<Candidate, CachedLatency>();
@@ -76,8 +85,16 @@ export async function timeBudgetCandidates(engine: Engine, bc: BudgetCandidates,
       top ??= spatial(l.conv.kernel, { rank: kMax, name: l.conv.name });
       return spatialReplacement(l.conv, leadingSpatial(top, K));
     };
-    for (const c of l.candidates) {
+    const family = (c: Candidate) => `${c.method} ${c.order ?? ''} ${c.form ?? ''} ${c.factorRank ?? ''}`;
+    const slowFamilies = new Set<string>();
+    const dropped = new Set<Candidate>();
+    for (const c of [...l.candidates].sort((x, y) => x.rank - y.rank)) {
       if (c.method === 'keep') continue;
+      if (slowFamilies.has(family(c))) {
+        dropped.add(c);
+        step++;
+        continue;
+      }
       opts.onStep?.(`${l.name} ${c.method} ${c.rank}${c.form === 'merged' ? ' merged' : ''}`, step++, total);
       const key = { backend: engine.name, threads: engine.threads, layout: bc.graph.layout, inputShape: inShape, conv: convKey(l.conv), realisation: realisationKey(c, order, form) };
       let m = cache.get(key);
@@ -93,7 +110,10 @@ export async function timeBudgetCandidates(engine: Engine, bc: BudgetCandidates,
         cache.set(key, m);
       }
       measured.set(c, m);
+      if (m.high < 1) slowFamilies.add(family(c));
     }
+    pruned += dropped.size;
+    l.candidates = l.candidates.filter((c) => !dropped.has(c));
     const regular = [...measured.values()].map((m) => m.regularMs);
     // A layer without candidates keeps its time in the fixed cost.
     l.msBefore = regular.length ? Math.min(...regular) : 0;
@@ -110,5 +130,5 @@ export async function timeBudgetCandidates(engine: Engine, bc: BudgetCandidates,
   // Timed apart, the layers can add up to more than the whole (per-call overhead): the total is
   // then their sum, so the solver's units stay consistent.
   const fixedMs = Math.max(0, totalMs - layersMs);
-  return { totalMs: layersMs + fixedMs, fixedMs, cache: { file: cache.file, hits: cache.hits, timed: cache.misses } };
+  return { totalMs: layersMs + fixedMs, fixedMs, cache: { file: cache.file, hits: cache.hits, timed: cache.misses }, pruned };
 }
