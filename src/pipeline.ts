@@ -137,7 +137,7 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
   // With calibration the Ghost layers' channel order is folded after their data fit (a data fit may re-pick primaries).
   const foldOrders = !opts.calibrate;
   if (opts.ghost?.fit === 'data' && !opts.calibrate) throw new Error('--ghost-fit data fits the ghosts on calibration outputs: add --calibrate <data> (or use --ghost-fit weights)');
-  let conversion = convertGraph(original, budget ? { ...opts, plan: budget.plan, onLayer, foldOrders } : { ...opts, onLayer, foldOrders });
+  let conversion = convertGraph(original, budget ? { ...opts, plan: budget.plan, pointwise: budget.pointwise, onLayer, foldOrders } : { ...opts, onLayer, foldOrders });
   const decomposeSeconds = (performance.now() - t0) / 1000;
 
   let backend: string | null = null;
@@ -232,6 +232,8 @@ interface PlannedBudget {
   report: BudgetReport;
   /** --by latency: the engine and input the candidates were timed with (the whole models are timed after conversion). */
   timing?: { engine: Engine; input: Batch };
+  /** The candidates included 1×1 convs (low-rank pairs). */
+  pointwise?: boolean;
 }
 
 /** --target-speedup: candidates per layer, their measured times with --by latency, and the solver's plan. */
@@ -242,10 +244,14 @@ async function planBudget(original: Graph, opts: ConvertModelOptions, inputShape
   const by = opts.by ?? 'macs';
   if (by !== 'macs' && by !== 'latency') throw new Error(`--by "${String(by)}": choose macs or latency`);
   const t0 = performance.now();
+  const methods = opts.methods ?? [opts.method ?? 'nd'];
+  // 1×1 convs have one realisation, the low-rank pair, which only the spatial method builds.
+  const pointwise = by === 'latency' && methods.includes('spatial');
   const bc = budgetCandidates(original, {
+    pointwise,
     onLayer: (name, i, n) => opts.onProgress?.('candidates', name, i, n),
     layers: opts.layers, skip: opts.skip, minInChannels: opts.minInChannels, foldBatchNorm: opts.foldBatchNorm, inputShapes,
-    methods: opts.methods ?? [opts.method ?? 'nd'], order: opts.order, cpIterations: opts.maxIterations, ghost: opts.ghost,
+    methods, order: opts.order, cpIterations: opts.maxIterations, ghost: opts.ghost,
     // By latency, every stock-op realisation of ND competes on measured time: both orderings, both layouts.
     ...(by === 'latency' ? { orders: ['dw-pw', 'pw-dw'] as NdOrder[], forms: ['split', 'merged'] as DepthwiseForm[] } : {}),
     // Each candidate is timed with ≥ 10 runs: keep the grid small.
@@ -264,7 +270,8 @@ async function planBudget(original: Graph, opts: ConvertModelOptions, inputShape
   const t = await timeBudgetCandidates(engine, bc, input, { order: opts.order, form: opts.form, seed: opts.seed, cache, onStep: opts.onTiming, timing: opts.timingSeconds !== undefined ? { maxSeconds: opts.timingSeconds } : undefined });
   const result = solveBudget({ layers: bc.layers, totalBefore: t.totalMs, fixedCost: t.fixedMs }, { targetSpeedup: target, by: 'latency' });
   const planned = withFitTimes({ plan: toPlan(result), report: budgetReport(bc, result), timing: { engine, input } }, bc, t0, opts.budgetSeconds);
-  planned.report.latencyCache = t.cache;
+  planned.report.latencyCache = { ...t.cache, pruned: t.pruned };
+  planned.pointwise = pointwise;
   return planned;
 }
 

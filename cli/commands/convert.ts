@@ -126,7 +126,7 @@ function budgetText(b: BudgetReport): string {
     renderTable(head, rows, ['l', 'l', 'l']),
   ];
   if (b.search) lines.push(`search: ${b.search.candidateSeconds.toFixed(1)} s for candidates; ${b.search.cpLayers ? `${b.search.fitSeconds.toFixed(1)} s of ALS shared by ${b.search.cpLayers} CP layers (--budget-seconds ${b.search.budgetSeconds})` : 'no fits needed'}`);
-  if (b.latencyCache) lines.push(`candidate timings: ${b.latencyCache.hits} from the cache, ${b.latencyCache.timed} timed${b.latencyCache.file ? ` (cache ${b.latencyCache.file})` : ''}`);
+  if (b.latencyCache) lines.push(`candidate timings: ${b.latencyCache.hits} from the cache, ${b.latencyCache.timed} timed, ${b.latencyCache.pruned} dropped untimed (a lower rank of the same realisation was already slower than the conv)${b.latencyCache.file ? ` (cache ${b.latencyCache.file})` : ''}`);
   if (b.measured) {
     const m = b.measured;
     lines.push(`measured on ${m.backend}${m.threads ? ` (${m.threads} threads)` : ''}: ${m.msBefore.toFixed(2)} → ${m.msAfter.toFixed(2)} ms, ${m.speedup.toFixed(2)}× [95 % ${m.speedupInterval[0].toFixed(2)}–${m.speedupInterval[1].toFixed(2)}], ` +

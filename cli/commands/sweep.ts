@@ -35,7 +35,8 @@ export function registerSweep(program: Command): void {
     .option('--threads <n>', 'onnxruntime intra-op threads', int, 2)
     .option('--latency-batch <n>', 'images per timed run', int, 1)
     .option('--input-shape <H,W>', 'input size for timing (default: the dataset\'s)')
-    .option('--runs <n>', 'timed runs per setting (at least 10)', int, 10)
+    .option('--runs <n>', 'least timed runs per setting (at least 10); more until the 95 % interval of the speedup is within ±5 %', int, 10)
+    .option('--max-seconds <s>', 'cap on the timed runs of one setting (default 30); reported when it stops the timing', num)
     .option('--warmup <n>', 'untimed warm-up runs per setting', int, 3)
     .option('--batch <n>', 'images per evaluation run (classifiers)', int, 500)
     .option('--max-top1-drop <points>', 'classifiers: the report marks settings within this top-1 drop, in percentage points', num, 0.5)
@@ -64,7 +65,7 @@ export function registerSweep(program: Command): void {
       let live = progress(1, false);
       const report = await runSweep(engine, graph, data, {
         ranks, energies, orders: o.orders, form: o.form, layers: o.layers, skip: o.skip, minInChannels: o.minInChannels, keepUnprofitable: o.keepUnprofitable,
-        latencyBatch: o.latencyBatch, inputShape, calibration, preprocessing, runs: o.runs, warmup: o.warmup, evalBatch: o.batch, seed: o.seed, model,
+        latencyBatch: o.latencyBatch, inputShape, calibration, preprocessing, runs: o.runs, warmup: o.warmup, maxSeconds: o.maxSeconds, evalBatch: o.batch, seed: o.seed, model,
         onPlan: (n) => { live = progress(n, !o.json && process.stdout.isTTY === true); },
         onStep: (l) => live.step(l),
       });

@@ -85,7 +85,7 @@ export interface BudgetReport {
     speedupInterval: [number, number]; runs: number; stoppedBy: string; load: { before: number; after: number; cores: number };
   } | null;
   /** --by latency: where the candidate timings were cached, how many were found there and how many timed. */
-  latencyCache?: { file: string | null; hits: number; timed: number };
+  latencyCache?: { file: string | null; hits: number; timed: number; pruned: number };
 }
 
 /** The solver's choice as convertGraph's per-layer plan. */

@@ -153,6 +153,8 @@ export function layerCandidates(conv: Conv2DNode, g: LayerGeometry, opts: Candid
   };
   const out: Candidate[] = [{ method: 'keep', rank: 0, macs: before, error: 0, errorKind: 'exact' }];
   for (const method of methods) {
+    // A 1×1 conv's one realisation: the low-rank 1×1 pair (spatial at kh = kw = 1).
+    if (kh * kw === 1 && method !== 'spatial') continue;
     if (method === 'nd') for (const order of opts.orders ?? [opts.order ?? 'dw-pw']) {
       const nd = decouple(conv.kernel, { order, rank: 1, name: conv.name });
       let total = 0;
@@ -269,7 +271,7 @@ function realizeWith(c: Candidate, d: { replacement: Replacement; kernelRelError
 }
 
 /** The rank-K spatial factors from a higher-rank result (the components are nested: Eckart–Young). */
-function leadingSpatial(r: SpatialResult, K: number): Pick<SpatialResult, 'vertical' | 'horizontal'> {
+export function leadingSpatial(r: SpatialResult, K: number): Pick<SpatialResult, 'vertical' | 'horizontal'> {
   const [Kt, C, kh] = r.vertical.shape;
   const [N, , , kw] = r.horizontal.shape;
   const horizontal = new Float32Array(N * K * kw);

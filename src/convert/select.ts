@@ -10,6 +10,11 @@ export interface SelectOptions {
   layers?: string[];
   skip?: string[];
   minInChannels?: number;
+  /**
+   * Also 1×1 convs: a low-rank pair of 1×1 convs (C → K → N, the spatial method at kh = kw = 1)
+   * is their only stock-op realisation, which the speed budget offers beside the k×k layers'.
+   */
+  pointwise?: boolean;
 }
 
 export function namePattern(p: string): RegExp {
@@ -20,11 +25,11 @@ export function namePattern(p: string): RegExp {
 }
 
 /** Why a node is not decomposed, or null when it is eligible. */
-export function ineligibility(node: Node, minInChannels = 3): string | null {
+export function ineligibility(node: Node, minInChannels = 3, pointwise = false): string | null {
   if (node.op !== 'conv2d') return 'not a convolution';
   const [, cg, kh, kw] = node.kernel.shape;
   if (node.groups !== 1) return node.kernel.shape[1] === 1 ? 'already depthwise' : 'grouped convolution';
-  if (kh * kw === 1) return '1×1 kernel (already pointwise)';
+  if (kh * kw === 1 && !pointwise) return '1×1 kernel (already pointwise)';
   if (cg <= minInChannels) return `only ${cg} input channels (first layers stay regular; lower --min-in-channels to include)`;
   return null;
 }
@@ -33,7 +38,7 @@ export function selectLayers(graph: Graph, opts: SelectOptions = {}): Conv2DNode
   const want = opts.layers?.map(namePattern);
   const skip = opts.skip?.map(namePattern) ?? [];
   const picked = graph.nodes.filter((n): n is Conv2DNode => {
-    if (ineligibility(n, opts.minInChannels ?? 3) !== null) return false;
+    if (ineligibility(n, opts.minInChannels ?? 3, opts.pointwise) !== null) return false;
     if (want && !want.some((r) => r.test(n.name))) return false;
     return !skip.some((r) => r.test(n.name));
   });

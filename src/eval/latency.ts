@@ -11,6 +11,7 @@ import { inferShapes, type Shape } from '../models/shapes.js';
 import { kerasLayerName } from '../models/tfjs/ir-to-keras.js';
 import { timeInterleavedRatio, type Engine } from './engine.js';
 import { seededUniform, inputNodeOf } from './inputs.js';
+import { profileOrt, profileTfjs, type ModelProfile } from './profile.js';
 import type { Batch } from './tfjs-run.js';
 import { normaliseTensor, resolvePreprocessing, valueRange, type Preprocessing } from './preprocess.js';
 import { measuredSpeedup, type RatioTiming, type TimingOptions, type TimingStats } from './timing.js';
@@ -28,6 +29,8 @@ export interface LatencyOptions extends TimingOptions {
   onStep?: (label: string) => void;
   /** The random input is pixels [0, 255] through this preprocessing (default: the model's, preprocess.ts). */
   preprocessing?: Preprocessing;
+  /** Also profile both models with the runtime's own profiler, per operator kind (profile.ts). */
+  profile?: boolean;
 }
 
 export interface ModelLatency {
@@ -53,6 +56,8 @@ export interface LayerLatency {
   /** Confidence interval of measuredSpeedup (timing.ts). */
   speedupInterval: [number, number];
   stoppedBy: RatioTiming['stoppedBy'];
+  /** Copies of the layer run per session call to amortise per-call overhead (copiesFor); times are per copy. */
+  copiesPerCall: number;
   theoreticalSpeedup: number;
   /** measured / theoretical. */
   ratio: number;
@@ -90,6 +95,8 @@ export interface LatencyReport {
   layers: LayerLatency[];
   /** Per-layer timings ran without layout transposes (ORT: NCHW mini graphs). */
   layerLayout: Graph['layout'] | null;
+  /** --profile: where the time goes, per operator kind, by the runtime's own profiler. */
+  profile?: { original: ModelProfile; converted: ModelProfile | null };
 }
 
 /** The per-example input shape to time at: the given one, else the declared one when fully known. */
@@ -182,7 +189,8 @@ export async function benchLatency(
         layerLayout = a.layout;
         const miniShape = (inputNodeOf(a).shape as number[]);
         const x = randomBatch(miniShape, batchSize, seed + 1, [-1, 1]);
-        const t = await compareGraphs(engine, a, b, x, layerTiming);
+        const copies = copiesFor(totalCost(graphCosts(a)).macs as number);
+        const t = perCopy(await compareGraphs(engine, replicate(a, copies), replicate(b, copies), x, layerTiming), copies);
         const [ta, tb] = [t.a, t.b];
         const ma = totalCost(graphCosts(a)).macs as number;
         const mb = totalCost(graphCosts(b)).macs as number;
@@ -191,12 +199,18 @@ export async function benchLatency(
         layers.push({
           name: pair.conv.name, kernel: [kh, kw, cg * pair.conv.groups, n], stride: pair.conv.strides, inputShape: inShape,
           replacedBy: pair.nodes.map((x) => x.name), original: ta, converted: tb, macsBefore: ma, macsAfter: mb,
-          measuredSpeedup: measured, speedupInterval: [t.low, t.high], stoppedBy: t.stoppedBy, theoreticalSpeedup: ma / mb, ratio: measured / (ma / mb),
+          measuredSpeedup: measured, speedupInterval: [t.low, t.high], stoppedBy: t.stoppedBy, copiesPerCall: copies, theoreticalSpeedup: ma / mb, ratio: measured / (ma / mb),
         });
       }
     }
   }
   const measured = whole ? whole.ratio : null;
+  let profile: LatencyReport['profile'];
+  if (opts.profile) {
+    opts.onStep?.('profile');
+    const one = (g: Graph) => (engine.name === 'ort' ? profileOrt(g, input, { threads: engine.threads ?? 2 }) : profileTfjs(g, input));
+    profile = { original: await one(original), converted: converted ? await one(converted) : null };
+  }
   const theoretical = conv && oc.macs !== null && conv.macs ? oc.macs / conv.macs : null;
   return {
     tool: 'netdecouple',
@@ -218,7 +232,14 @@ export async function benchLatency(
     ratio: measured !== null && theoretical !== null ? measured / theoretical : null,
     layers,
     layerLayout,
+    ...(profile ? { profile } : {}),
   };
+}
+
+/** Times of r copies per call → times of one (the ratio and its interval are unchanged). */
+export function perCopy(t: RatioTiming, r: number): RatioTiming {
+  const one = (s: TimingStats): TimingStats => ({ ...s, medianMs: s.medianMs / r, p10Ms: s.p10Ms / r, p90Ms: s.p90Ms / r });
+  return r === 1 ? t : { ...t, a: one(t.a), b: one(t.b) };
 }
 
 export interface ReplacedLayer {
@@ -273,6 +294,29 @@ export function layerGraphsFor(engine: Pick<Engine, 'name'>, pair: ReplacedLayer
   const minis = layerGraphs(pair, inputShape, layout);
   const useNchw = engine.name === 'ort' && layout === 'NHWC' && minis.every(canRelayout);
   return useNchw ? [toNchw(minis[0]), toNchw(minis[1])] : minis;
+}
+
+/**
+ * How many copies of a layer to run per session call: per-call overhead (feeding, output copies,
+ * the session's own bookkeeping: ~0.05–0.1 ms) would otherwise be a large part of a small layer's
+ * time and pull its measured ratio towards 1. Copies up to about 20 M MACs per call, at most 4.
+ */
+export function copiesFor(macs: number): number {
+  return Math.max(1, Math.min(4, Math.floor(20e6 / Math.max(1, macs))));
+}
+
+/**
+ * `r` independent copies of a single-input mini graph side by side in one graph (same input, r
+ * outputs): one session call then runs the layer r times, amortising the per-call overhead. The
+ * runtime runs them one after another (one inter-op thread), each with all intra-op threads, as
+ * the layers of a whole model run.
+ */
+export function replicate(g: Graph, r: number): Graph {
+  if (r <= 1) return g;
+  const input = g.inputs[0];
+  const rename = (name: string, i: number) => (name === input ? name : `${name}~${i}`);
+  const copies = Array.from({ length: r }, (_, i) => g.nodes.filter((n) => n.name !== input).map((n) => ({ ...n, name: rename(n.name, i), inputs: n.inputs.map((x) => rename(x, i)) }) as Node));
+  return { ...g, nodes: [...g.nodes.filter((n) => n.name === input), ...copies.flat()], outputs: Array.from({ length: r }, (_, i) => g.outputs.map((o) => rename(o, i))).flat() };
 }
 
 const LAYOUT_FREE: ReadonlySet<Node['op']> = new Set(['input', 'conv2d', 'concat', 'add', 'multiply', 'activation', 'identity']);

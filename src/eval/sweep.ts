@@ -180,7 +180,7 @@ export async function runSweep(engine: Engine, original: Graph, data: Dataset, o
   const seed = opts.seed ?? 1;
   const timingInput = preprocessedRandomBatch(original, exampleShape, batchSize, seed, opts.preprocessing);
   const input = timingInput.batch;
-  const timing = { warmup: opts.warmup, runs: opts.runs };
+  const timing = { warmup: opts.warmup, runs: opts.runs, maxSeconds: opts.maxSeconds };
   const cost = (g: Graph) => totalCost(graphCosts(g, { [g.inputs[0]]: exampleShape }));
 
   opts.onStep?.('original');

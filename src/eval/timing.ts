@@ -201,7 +201,8 @@ export async function timeRatio(a: Runnable, b: Runnable, opts: TimingOptions = 
       ta.push(await timed(a));
       tb.push(await timed(b));
     }
-    if (ta.length < nextCheck) continue;
+    const timeUp = performance.now() - t0 >= capMs;
+    if (ta.length < nextCheck && !(timeUp && ta.length >= runs)) continue;
     // The bootstrap costs ~n·1000 log n: check every ~10 % more pairs, not after each.
     nextCheck = Math.max(ta.length + 2, Math.ceil(ta.length * 1.1));
     interval = ratioInterval(ta, tb, { confidence });
@@ -210,7 +211,7 @@ export async function timeRatio(a: Runnable, b: Runnable, opts: TimingOptions = 
       stoppedBy = 'interval';
       break;
     }
-    if (performance.now() - t0 >= capMs) {
+    if (timeUp) {
       stoppedBy = 'time-cap';
       break;
     }

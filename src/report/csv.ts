@@ -16,6 +16,7 @@ export const SWEEP_CSV_COLUMNS = [
   'median_ms', 'p10_ms', 'p90_ms', 'runs', 'original_median_ms', 'measured_speedup', 'speedup_ratio',
   'top1', 'top5', 'agreement', 'psnr_vs_original_db', 'psnr_vs_ground_truth_db', 'mean_kernel_rel_error',
   'top5_agreement', 'mean_kl', 'logit_rel_l2',
+  'measured_speedup_low', 'measured_speedup_high',
 ] as const;
 
 function cells(r: SweepRow): unknown[] {
@@ -24,6 +25,7 @@ function cells(r: SweepRow): unknown[] {
     r.latency.medianMs, r.latency.p10Ms, r.latency.p90Ms, r.latency.runs, r.originalLatency.medianMs, r.measuredSpeedup, r.speedupRatio,
     r.top1, r.top5, r.agreement, r.psnrVsOriginalDb, r.psnrVsGroundTruthDb, r.meanKernelRelError,
     r.top5Agreement, r.meanKl, r.logitRelL2,
+    r.speedupInterval?.[0], r.speedupInterval?.[1],
   ];
 }
 

@@ -16,7 +16,7 @@ export function inlineSvg(svg: string): string {
   return svg.replace(/\s+xmlns(:\w+)?="[^"]*"/g, '').replace(/^<\?xml[^>]*>\s*/, '');
 }
 
-const CSS = `
+export const CSS = `
 body{font-family:"DejaVu Sans",Verdana,system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#222;line-height:1.45}
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 .meta{color:#555;font-size:.9rem}.cards{display:flex;gap:1rem;flex-wrap:wrap;margin:1rem 0}
@@ -108,7 +108,7 @@ export async function sweepHtml(report: SweepReport, opts: HtmlOptions = {}): Pr
   const meta = [
     `data <b>${escapeHtml(report.data)}</b> (${report.evaluation.n} ${report.task === 'classification' ? 'images' : 'photos'}; ${escapeHtml(report.evaluation.method)})`,
     ...(report.calibration ? [`rows marked <b>+cal</b>: least-squares calibration (${escapeHtml(report.calibration.mode)}) on ${escapeHtml(report.calibration.data)} — unlabelled, not the evaluation data`] : []),
-    `latency on <b>${escapeHtml(report.backend)}</b>${report.threads ? ` (${report.threads} threads)` : ''}, batch ${l.batchSize}, input ${l.inputShape.join('×')} (${l.layout}), ${l.warmup} warm-up + ${l.runs} timed runs per setting, median`,
+    `latency on <b>${escapeHtml(report.backend)}</b>${report.threads ? ` (${report.threads} threads)` : ''}, batch ${l.batchSize}, input ${l.inputShape.join('×')} (${l.layout}), at least ${l.warmup} warm-up + ${l.runs} timed runs per setting, interleaved with the original, more until the 95 % interval of the speedup is within ±5 % (or a time cap), median`,
   ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

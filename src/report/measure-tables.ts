@@ -4,6 +4,7 @@ import type { LatencyReport } from '../eval/latency.js';
 import type { EvalReport } from '../eval/evaluate.js';
 import type { SweepReport } from '../eval/sweep.js';
 import type { TimingStats } from '../eval/timing.js';
+import type { ModelProfile } from '../eval/profile.js';
 import { renderTable } from './table.js';
 
 const fx = (x: number | null | undefined, d = 2) => (x === null || x === undefined ? '—' : !Number.isFinite(x) ? '∞' : x.toFixed(d));
@@ -25,7 +26,21 @@ export function latencyText(r: LatencyReport): string {
     out.push(renderTable(['layer', 'kernel kh×kw×C×N', 'input', 'regular ms', 'replacement ms', 'theoretical', 'measured', 'ratio'],
       r.layers.map((l) => [l.name, l.kernel.join('×'), l.inputShape.join('×'), ms(l.original), ms(l.converted), `${fx(l.theoreticalSpeedup)}×`, ci(l.measuredSpeedup, l.speedupInterval) + (l.stoppedBy === 'interval' ? '' : ` (${l.stoppedBy})`), fx(l.ratio)]), ['l', 'l', 'l']));
   }
+  if (r.profile) out.push('', profileText(r.profile));
   return out.join('\n');
+}
+
+/** Per operator kind: ms per run and share of kernel time, original beside converted. */
+export function profileText(p: NonNullable<LatencyReport['profile']>): string {
+  const kinds = [...new Set([...p.original.kinds, ...(p.converted?.kinds ?? [])].map((k) => k.kind))];
+  const cell = (m: ModelProfile | null, kind: string) => {
+    const k = m?.kinds.find((x) => x.kind === kind);
+    return k ? `${fx(k.ms)} (${(k.share * 100).toFixed(0)}%)` : '—';
+  };
+  const rows = kinds.map((k) => [k, cell(p.original, k), cell(p.converted, k)]);
+  rows.push(['all kernels', fx(p.original.kernelMs), p.converted ? fx(p.converted.kernelMs) : '—']);
+  return [`where the time goes (${p.original.tool}, mean of ${p.original.runs} runs, ms per run and share of kernel time):`,
+    renderTable(['operator kind', 'original', 'converted'], rows, ['l'])].join('\n');
 }
 
 function outliers(r: LatencyReport): number {

@@ -89,8 +89,8 @@ describe('netdecouple CLI on ONNX models', () => {
     const sweepOut = path.join(dir, 'fm-sweep');
     const [converted, bench, sweep] = await Promise.all([
       cli('convert', file, '-o', exact, '--energy', '1', '--keep-unprofitable', '--threads', '1', '--json'),
-      cli('bench', file, '--rank', '2', '--runs', '10', '--warmup', '1', '--threads', '1', '--json'),
-      cli('sweep', file, '--data', 'fashion-mnist:100', '-o', sweepOut, '--ranks', '2', '--orders', 'dw-pw', '--runs', '10', '--warmup', '1', '--threads', '1', '--json'),
+      cli('bench', file, '--rank', '2', '--runs', '10', '--warmup', '1', '--threads', '1', '--max-seconds', '2', '--json'),
+      cli('sweep', file, '--data', 'fashion-mnist:100', '-o', sweepOut, '--ranks', '2', '--orders', 'dw-pw', '--runs', '10', '--warmup', '1', '--threads', '1', '--max-seconds', '2', '--json'),
     ]);
     expect(converted.code, converted.stderr).toBe(0);
     const ev = await cli('eval', path.join(exact, 'model.onnx'), '--data', 'fashion-mnist:100', '--against', file, '--threads', '1', '--json');

@@ -33,7 +33,7 @@ describe('sweep', () => {
   it('writes sweep.json, sweep.csv, the SVG plots and a self-contained report.html', async () => {
     const out = path.join(tmp, 'sweep');
     const r = await cli('sweep', path.join(cls, 'model.json'), '--data', 'fashion-mnist:200', '--ranks', '1..2', '--orders', 'dw-pw,pw-dw', '--energies', '0.9',
-      '--backend', 'ort', '--threads', '1', '--warmup', '1', '--latency-batch', '4', '-o', out);
+      '--backend', 'ort', '--threads', '1', '--warmup', '1', '--latency-batch', '4', '--max-seconds', '2', '-o', out);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe(''); // no progress bar when stdout is not a TTY
     expect(r.stdout).toMatch(/dw-pw T=2/);
@@ -66,7 +66,7 @@ describe('sweep', () => {
   });
 
   it('on a super-resolution model reports PSNR against the original and the ground truth', async () => {
-    const r = await cli('sweep', up, '--data', `images:${PHOTOS}`, '--ranks', '2', '--backend', 'ort', '--threads', '1', '--warmup', '1', '--json', '-o', path.join(tmp, 'sweep-sr'),
+    const r = await cli('sweep', up, '--data', `images:${PHOTOS}`, '--ranks', '2', '--backend', 'ort', '--threads', '1', '--warmup', '1', '--max-seconds', '2', '--json', '-o', path.join(tmp, 'sweep-sr'),
       '--calibrate', `images:${path.join(ROOT, 'fixtures', 'photos-calibration')}`, '--calib-samples', '4');
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);

@@ -13,7 +13,9 @@ import { layersModelFiles } from '../../src/models/tfjs/load.js';
 import type { Graph } from '../../src/models/ir.js';
 import { convertGraph } from '../../src/convert/convert.js';
 import { createEngine } from '../../src/eval/engine.js';
-import { benchLatency, replacedLayers } from '../../src/eval/latency.js';
+import { benchLatency, copiesFor, layerGraphs, randomBatch, replacedLayers, replicate } from '../../src/eval/latency.js';
+import { createRunner } from '../../src/eval/runner.js';
+import { inputNodeOf } from '../../src/eval/inputs.js';
 import { tinyClassifier, tinyUpscaler } from './small-models.js';
 
 let original: Graph;
@@ -39,6 +41,23 @@ describe('replacedLayers', () => {
     expect(saved.map((p) => p.conv.name)).toEqual(conv.layers.map((l) => l.name));
     expect(saved.map((p) => p.nodes.length)).toEqual(inMemory.map((p) => p.nodes.length));
     expect(saved.every((p) => p.nodes.every((n) => n.name.startsWith(`${p.conv.name}__`)))).toBe(true);
+  });
+});
+
+describe('replicate', () => {
+  it('r copies of a layer in one graph give r outputs, each the single layer\'s output', async () => {
+    const conv = convertGraph(original, { rank: 2 });
+    const [pair] = replacedLayers(original, conv.graph);
+    // The first replaced layer runs at the input resolution (28²) on its C input channels.
+    const [, b] = layerGraphs(pair, [28, 28, pair.conv.kernel.shape[1]], original.layout);
+    const runner = await createRunner('ort', original.layout, { threads: 1 });
+    const x = randomBatch(inputNodeOf(b).shape as number[], 1, 2, [-1, 1]);
+    const [one] = await runner.run(b, x);
+    const three = await runner.run(replicate(b, 3), x);
+    expect(three).toHaveLength(3);
+    for (const y of three) expect(Array.from(y.data)).toEqual(Array.from(one.data));
+    expect(copiesFor(1e9)).toBe(1);
+    expect(copiesFor(1e3)).toBe(4);
   });
 });
 
