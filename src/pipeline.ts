@@ -104,7 +104,7 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
     const cal = await calibrate(engine, conversion, data.batches, { mode: opts.calibMode, dataAware: opts.dataAware, rounds: opts.refitRounds, seed: opts.seed, onLayer: (name, i, n) => opts.onProgress?.('calibrate', name, i, n) });
     uncalibrated = conversion;
     conversion = { ...conversion, graph: cal.graph };
-    calibration = { data: data.description, images: data.images, mode: cal.mode, backend: engine.name, seconds: (performance.now() - t2) / 1000, layers: cal.layers };
+    calibration = { data: data.description, images: data.images, mode: cal.mode, backend: engine.name, seconds: (performance.now() - t2) / 1000, layers: cal.layers, ...(cal.outputCheck ? { outputCheck: cal.outputCheck } : {}) };
   }
   if (opts.evaluate !== false) {
     const runner = await createRunner(opts.backend ?? 'auto', original.layout, { threads: opts.threads });

@@ -112,6 +112,32 @@ export class MomentAccumulator {
     this.count += rows;
   }
 
+  /**
+   * Adds `rows` samples whose products xx = Σ x xᵀ (F×F) and xy = Σ x yᵀ (F×N) were computed
+   * elsewhere (e.g. by onnxruntime); x and y give the sums. Full form only.
+   */
+  addProducts(p: { x: ArrayLike<number>; y: ArrayLike<number> | null; rows: number; xx: ArrayLike<number>; xy: ArrayLike<number> | null }): void {
+    const F = this.features;
+    const N = this.outputs;
+    if (this.form !== 'full') throw new Error('moments: products can only be added to the full form');
+    if (p.xx.length !== F * F || p.x.length !== p.rows * F || (N > 0 && (!p.xy || p.xy.length !== F * N || !p.y || p.y.length !== p.rows * N))) {
+      throw new Error(`moments: products do not fit ${p.rows} rows of ${F} features → ${N} outputs`);
+    }
+    for (let i = 0; i < F * F; i++) this.xx[i] += p.xx[i];
+    for (let r = 0; r < p.rows; r++) for (let f = 0; f < F; f++) this.sx[f] += p.x[r * F + f];
+    if (N > 0 && p.xy && p.y) {
+      for (let i = 0; i < F * N; i++) this.xy[i] += p.xy[i];
+      for (let r = 0; r < p.rows; r++) {
+        for (let n = 0; n < N; n++) {
+          const v = p.y[r * N + n];
+          this.sy[n] += v;
+          this.yy += v * v;
+        }
+      }
+    }
+    this.count += p.rows;
+  }
+
   /** Per-sample centred moments (the objectives' inputs). */
   centred(): CentredMoments {
     const F = this.features;
