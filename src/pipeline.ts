@@ -50,7 +50,7 @@ export interface ConvertModelOptions extends ConvertOptions {
   calibMode?: CalibrationMode;
   /** Joint calibration also starts from the activation-whitened decomposition (default true). */
   dataAware?: boolean;
-  /** Joint calibration: block-coordinate rounds per layer (default 4). */
+  /** Joint calibration: block-coordinate rounds per layer (default 8). */
   refitRounds?: number;
   /** Progress: the stage ('decompose', 'calibrate') and the layer being worked on. */
   onProgress?: (stage: string, layer: string, index: number, total: number) => void;

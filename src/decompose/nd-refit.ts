@@ -37,7 +37,7 @@ export interface NdDims {
 }
 
 export interface NdRefitOptions {
-  /** Block-coordinate rounds (one P-step and one D-step each); default 4. */
+  /** Block-coordinate rounds (one P-step and one D-step each); default 8. */
   rounds?: number;
   /** Proximal ridge relative to the mean diagonal of each step's Gram (default 1e-6). */
   relRidge?: number;
@@ -298,7 +298,7 @@ function copyFactors(f: NdFactors64): NdFactors64 {
 
 /** Rounds of P- and D-steps from `init`; returns the best factors seen and the optimal bias. */
 export function refitNd(init: NdFactors64, m: CentredMoments, d: NdDims, opts: NdRefitOptions = {}): NdRefitResult {
-  const rounds = opts.rounds ?? 4;
+  const rounds = opts.rounds ?? 8;
   const relRidge = opts.relRidge ?? 1e-6;
   let cur = copyFactors(init);
   let best = copyFactors(init);
