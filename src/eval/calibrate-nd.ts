@@ -106,11 +106,13 @@ function errorWithBias(w: Float64Array, bias: Float32Array | null, m: CentredMom
   return outputError(w, m) + shift;
 }
 
-export async function refitNdLayer(x: NdLayerRefitInput): Promise<NdLayerRefit> {
+/** Null when the statistics had to be kept per channel (the refit needs the whole covariance). */
+export async function refitNdLayer(x: NdLayerRefitInput): Promise<NdLayerRefit | null> {
   const { layer, conv } = x;
   const [N, C, kh, kw] = conv.kernel.shape;
   const dims: NdDims = { N, C, K: kh * kw };
   const m = await layerMoments(x);
+  if (m.form !== 'full') return null;
   const rel = (e: number) => (m.yEnergy > 0 ? Math.sqrt(e / m.yEnergy) : 0);
   const plain = toFactors64(decouple(conv.kernel, { order: layer.order, rank: layer.rank, name: layer.name }));
   const before = rel(errorWithBias(ndKernel64(plain, dims), conv.bias, m));

@@ -211,12 +211,14 @@ async function calibrateLayers(engine: Engine, conv: Conversion, inputs: Batch[]
         rows: (samples.get(layer.name) as Sample[]).map((x) => x.rows), targets: targets.get(layer.name) as Float64Array[],
         outHW: outHW.get(layer.name) as [number, number], dataAware: opts.dataAware ?? true, rounds: opts.rounds,
       });
-      graph = res.graph;
-      report.push({
-        name: layer.name, refit: layer.replacedBy.join(', '), rows: res.rows, relErrorBefore: res.before, relErrorAfter: res.after,
-        start: res.start, statistics: res.statistics, steps: res.steps, ...(res.after < res.before ? {} : { skipped: 'the refit did not lower the error; kept the decomposition' }),
-      });
-      continue;
+      if (res) {
+        graph = res.graph;
+        report.push({
+          name: layer.name, refit: layer.replacedBy.join(', '), rows: res.rows, relErrorBefore: res.before, relErrorAfter: res.after,
+          start: res.start, statistics: res.statistics, steps: res.steps, ...(res.after < res.before ? {} : { skipped: 'the refit did not lower the error; kept the decomposition' }),
+        });
+        continue;
+      }
     }
     const target = refitTarget(graph, layer.output);
     if (!target) {
