@@ -3,11 +3,11 @@
  * whole C·k² covariances where they fit, stay under 2 GB resident memory. One streaming pass
  * (src/eval/activation-statistics.ts) over seeded random 224² inputs: memory depends on shapes,
  * not on content. Prints peak RSS, the statistics' bytes and the layers that used per-channel blocks.
- *   node dist/bench/statistics-memory.js [--batches 4] [--rows 256]
+ * The model is built beforehand, so tfjs's own memory for building it is not counted:
+ *   node dist/cli/main.js zoo build vgg16 -o <dir> && node dist/bench/statistics-memory.js <dir> [--batches 4] [--rows 256]
  */
-import { useBackend } from '../src/eval/backend.js';
-import { zooEntry } from '../src/models/zoo/index.js';
-import { graphFromLayersModel } from '../src/models/tfjs/from-model.js';
+import { loadGraph } from '../src/models/load.js';
+import { prune } from '../src/models/ir.js';
 import { foldBatchNorms } from '../src/convert/fold-batchnorm.js';
 import { selectLayers } from '../src/convert/select.js';
 import { createEngine } from '../src/eval/engine.js';
@@ -22,11 +22,12 @@ const arg = (name: string, fallback: number) => {
 async function main(): Promise<void> {
   const batches = arg('batches', 4);
   const rows = arg('rows', 256);
-  await useBackend('auto');
-  const model = zooEntry('vgg16').build({ seed: 1, classifierActivation: 'linear' });
-  const { graph } = foldBatchNorms(await graphFromLayersModel(model));
-  model.dispose();
-  const convs = selectLayers(graph, {});
+  const dir = process.argv[2];
+  if (!dir || dir.startsWith('--')) throw new Error('give the VGG16 folder: netdecouple zoo build vgg16 -o <dir> first');
+  const full = foldBatchNorms(await loadGraph(dir)).graph;
+  const convs = selectLayers(full, {});
+  // Only the convs' inputs are needed: the classifier's 124 M weights are dropped before the pass.
+  const graph = prune({ ...full, outputs: [...new Set(convs.map((c) => c.inputs[0]))] });
   const engine = await createEngine('ort', graph.layout);
   const inputs = Array.from({ length: batches }, (_, i) => ({ shape: [2, 224, 224, 3], data: seededUniform(2 * 224 * 224 * 3, i + 1, 0, 1) }));
   let peak = process.memoryUsage().rss;
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
   const bytes = stats.reduce((a, s) => a + s.accumulator.bytes, 0);
   const blocks = stats.filter((s) => s.accumulator.form === 'blocks').map((s) => s.name);
   console.log(JSON.stringify({
-    model: 'vgg16 (zoo, seeded random weights), 224², batches of 2', layers: stats.length, batches, rowsPerLayerAndBatch: rows,
+    model: `${dir} (zoo vgg16, seeded random weights), 224², batches of 2`, layers: stats.length, batches, rowsPerLayerAndBatch: rows,
     statisticsMiB: +(bytes / 2 ** 20).toFixed(1), peakRssMiB: +(peak / 2 ** 20).toFixed(1), blockLayers: blocks,
     full: stats.map((s) => `${s.name}: F=${s.accumulator.features}, ${s.accumulator.form}, ${s.accumulator.count} rows`), seconds: +((performance.now() - t0) / 1000).toFixed(1),
   }, null, 2));

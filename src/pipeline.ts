@@ -20,6 +20,7 @@ import { buildReport, type ConversionReport, type CalibrationReport } from './re
 import { createEngine } from './eval/engine.js';
 import { calibrate, type CalibrationMode } from './eval/calibrate.js';
 import { loadCalibrationData } from './eval/calibration-data.js';
+import { dataAwareCandidateErrors } from './eval/data-costs.js';
 import { inferShapes } from './models/shapes.js';
 import { budgetCandidates, budgetReport, toPlan, type BudgetCandidates, type BudgetReport } from './convert/budget-plan.js';
 import { solveBudget, type BudgetBy } from './convert/budget.js';
@@ -182,6 +183,12 @@ async function planBudget(original: Graph, opts: ConvertModelOptions): Promise<P
     gridSize: by === 'latency' ? 8 : undefined,
   });
   const target = opts.targetSpeedup as number;
+  if (opts.calibrate && opts.dataAware !== false) {
+    // Rank allocation by data: ND candidates cost their output error on the calibration data.
+    const data = await loadCalibrationData(opts.calibrate, original, { samples: opts.calibSamples, tile: opts.calibTile, seed: opts.seed });
+    const engine = await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
+    await dataAwareCandidateErrors(engine, bc, data.batches, { order: opts.order, seed: opts.seed });
+  }
   if (by === 'macs') {
     const result = solveBudget({ layers: bc.layers, totalBefore: bc.macsBefore, fixedCost: bc.fixedMacs }, { targetSpeedup: target });
     return { plan: toPlan(result), report: budgetReport(bc, result) };
