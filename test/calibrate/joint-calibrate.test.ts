@@ -71,7 +71,7 @@ describe('joint calibration: every ND factor refit against the layer output (fix
       }
       // Same structure and MACs: only weights changed.
       expect(joint.graph.nodes.map((n) => n.name)).toEqual(conv.graph.nodes.map((n) => n.name));
-    });
+    }, 300_000);
   }
 });
 
