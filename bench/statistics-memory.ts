@@ -4,10 +4,10 @@
  * (src/eval/activation-statistics.ts) over seeded random 224² inputs: memory depends on shapes,
  * not on content. Prints peak RSS, the statistics' bytes and the layers that used per-channel blocks.
  * The model is built beforehand, so tfjs's own memory for building it is not counted:
- *   node dist/cli/main.js zoo build vgg16 -o <dir> && node dist/bench/statistics-memory.js <dir> [--batches 4] [--rows 256]
+ *   node dist/cli/main.js zoo build vgg16 -o <dir> && node --expose-gc dist/bench/statistics-memory.js <dir> [--batches 4] [--rows 256]
  */
 import { loadGraph } from '../src/models/load.js';
-import { prune } from '../src/models/ir.js';
+import { prune, type Graph } from '../src/models/ir.js';
 import { foldBatchNorms } from '../src/convert/fold-batchnorm.js';
 import { selectLayers } from '../src/convert/select.js';
 import { createEngine } from '../src/eval/engine.js';
@@ -24,10 +24,14 @@ async function main(): Promise<void> {
   const rows = arg('rows', 256);
   const dir = process.argv[2];
   if (!dir || dir.startsWith('--')) throw new Error('give the VGG16 folder: netdecouple zoo build vgg16 -o <dir> first');
-  const full = foldBatchNorms(await loadGraph(dir)).graph;
-  const convs = selectLayers(full, {});
-  // Only the convs' inputs are needed: the classifier's 124 M weights are dropped before the pass.
-  const graph = prune({ ...full, outputs: [...new Set(convs.map((c) => c.inputs[0]))] });
+  let full: Graph | null = foldBatchNorms(await loadGraph(dir)).graph;
+  // Only the convs' inputs are needed: the classifier's 124 M weights are dropped before the pass,
+  // and the conv weights copied out of the file's buffer so that it can be freed.
+  const pruned = prune({ ...full, outputs: [...new Set(selectLayers(full, {}).map((c) => c.inputs[0]))] });
+  const graph: Graph = { ...pruned, nodes: pruned.nodes.map((n) => (n.op === 'conv2d' ? { ...n, kernel: { shape: n.kernel.shape, data: n.kernel.data.slice() }, bias: n.bias ? n.bias.slice() : null } : n)) };
+  full = null;
+  (globalThis as { gc?: () => void }).gc?.();
+  const convs = selectLayers(graph, {});
   const engine = await createEngine('ort', graph.layout);
   const inputs = Array.from({ length: batches }, (_, i) => ({ shape: [2, 224, 224, 3], data: seededUniform(2 * 224 * 224 * 3, i + 1, 0, 1) }));
   let peak = process.memoryUsage().rss;
