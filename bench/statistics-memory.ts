@@ -27,11 +27,12 @@ async function main(): Promise<void> {
   let full: Graph | null = foldBatchNorms(await loadGraph(dir)).graph;
   // Only the convs' inputs are needed: the classifier's 124 M weights are dropped before the pass,
   // and the conv weights copied out of the file's buffer so that it can be freed.
-  const pruned = prune({ ...full, outputs: [...new Set(selectLayers(full, {}).map((c) => c.inputs[0]))] });
-  const graph: Graph = { ...pruned, nodes: pruned.nodes.map((n) => (n.op === 'conv2d' ? { ...n, kernel: { shape: n.kernel.shape, data: n.kernel.data.slice() }, bias: n.bias ? n.bias.slice() : null } : n)) };
+  const copy = <N extends Graph['nodes'][number]>(n: N): N => (n.op === 'conv2d' ? { ...n, kernel: { shape: n.kernel.shape, data: n.kernel.data.slice() }, bias: n.bias ? n.bias.slice() : null } : n);
+  const convs = selectLayers(full, {}).map(copy);
+  const pruned = prune({ ...full, outputs: [...new Set(convs.map((c) => c.inputs[0]))] });
+  const graph: Graph = { ...pruned, nodes: pruned.nodes.map(copy) };
   full = null;
   (globalThis as { gc?: () => void }).gc?.();
-  const convs = selectLayers(graph, {});
   const engine = await createEngine('ort', graph.layout);
   const inputs = Array.from({ length: batches }, (_, i) => ({ shape: [2, 224, 224, 3], data: seededUniform(2 * 224 * 224 * 3, i + 1, 0, 1) }));
   let peak = process.memoryUsage().rss;
