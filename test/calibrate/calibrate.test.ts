@@ -59,7 +59,7 @@ describe('calibration (training-free least-squares refit)', () => {
     for (const form of ['split', 'merged'] as const) {
       const conv = convertGraph(graph, { order: 'pw-dw', rank: 2, form, layers: ['F_0', 'GFF_2', 'UPN1'] });
       const plain = compareOutputs(y, await run(conv.graph, evalInput), 255).psnrDb;
-      const cal = await calibrate(engine, conv, data.batches, { seed: 2 });
+      const cal = await calibrate(engine, conv, data.batches, { mode: 'lsq', seed: 2 });
       expect(cal.layers.every((l) => l.refit !== null && !l.skipped)).toBe(true);
       psnr.push(compareOutputs(y, await run(cal.graph, evalInput), 255).psnrDb);
       expect(psnr[psnr.length - 1]).toBeGreaterThan(plain + 3);
