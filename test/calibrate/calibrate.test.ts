@@ -83,11 +83,11 @@ describe('calibration (training-free least-squares refit)', () => {
   it('is deterministic for a seed', async () => {
     const conv = convertGraph(graph, { rank: 3, layers: ['F_0', 'GFF_2'] });
     const data = await loadCalibrationData(`images:${PHOTOS}`, graph, { samples: 4, tile: 32, seed: 5 });
-    const a = await calibrate(engine, conv, data.batches, { seed: 5 });
-    const b = await calibrate(engine, conv, data.batches, { seed: 5 });
+    const a = await calibrate(engine, conv, data.batches, { seed: 5, rounds: 2 });
+    const b = await calibrate(engine, conv, data.batches, { seed: 5, rounds: 2 });
     const w = (g: Graph) => g.nodes.filter((n) => n.op === 'conv2d').map((n) => (n.op === 'conv2d' ? Array.from(n.kernel.data) : []));
     expect(w(a.graph)).toEqual(w(b.graph));
-  });
+  }, 300_000);
 });
 
 describe('calibration data', () => {
