@@ -21,6 +21,7 @@ import { buildReport, type ConversionReport, type CalibrationReport } from './re
 import { createEngine } from './eval/engine.js';
 import { calibrate, type CalibrationMode } from './eval/calibrate.js';
 import { loadCalibrationData } from './eval/calibration-data.js';
+import { dataAwareCandidateErrors } from './eval/data-costs.js';
 import { inferShapes } from './models/shapes.js';
 import { checkActivations } from './models/activation-memory.js';
 import { budgetCandidates, budgetReport, toPlan, type BudgetCandidates, type BudgetReport } from './convert/budget-plan.js';
@@ -59,7 +60,7 @@ export interface ConvertModelOptions extends ConvertOptions {
   calibMode?: CalibrationMode;
   /** Joint calibration also starts from the activation-whitened decomposition (default true). */
   dataAware?: boolean;
-  /** Joint calibration: block-coordinate rounds per layer (default 4). */
+  /** Joint calibration: block-coordinate rounds per layer (default 8). */
   refitRounds?: number;
   /** Progress: the stage ('decompose', 'calibrate') and the layer being worked on. */
   onProgress?: (stage: string, layer: string, index: number, total: number) => void;
@@ -153,7 +154,7 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
     const cal = await calibrate(engine, conversion, data.batches, { mode: opts.calibMode, dataAware: opts.dataAware, rounds: opts.refitRounds, seed: opts.seed, onLayer: (name, i, n) => opts.onProgress?.('calibrate', name, i, n) });
     uncalibrated = foldGhostOrders(conversion);
     conversion = foldGhostOrders({ ...conversion, graph: cal.graph, layers: cal.conversionLayers ?? conversion.layers });
-    calibration = { data: data.description, images: data.images, mode: cal.mode, backend: engine.name, seconds: (performance.now() - t2) / 1000, layers: cal.layers };
+    calibration = { data: data.description, images: data.images, mode: cal.mode, backend: engine.name, seconds: (performance.now() - t2) / 1000, layers: cal.layers, ...(cal.outputCheck ? { outputCheck: cal.outputCheck } : {}) };
   }
   if (opts.evaluate !== false && input) {
     const runner = await createRunner(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
@@ -258,6 +259,12 @@ async function planBudget(original: Graph, opts: ConvertModelOptions, inputShape
     gridSize: by === 'latency' ? 8 : undefined,
   });
   const target = opts.targetSpeedup as number;
+  if (opts.calibrate && opts.dataAware !== false) {
+    // Rank allocation by data: ND candidates cost their output error on the calibration data.
+    const data = await loadCalibrationData(opts.calibrate, original, { samples: opts.calibSamples, tile: opts.calibTile, seed: opts.seed });
+    const engine = await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
+    await dataAwareCandidateErrors(engine, bc, data.batches, { order: opts.order, seed: opts.seed });
+  }
   if (by === 'macs') {
     const result = solveBudget({ layers: bc.layers, totalBefore: bc.macsBefore, fixedCost: bc.fixedMacs }, { targetSpeedup: target });
     return withFitTimes({ plan: toPlan(result), report: budgetReport(bc, result) }, bc, t0, opts.budgetSeconds);

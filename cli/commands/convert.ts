@@ -50,7 +50,7 @@ export function registerConvert(program: Command): void {
     .option('--calib-samples <n>', 'calibration images (or photo tiles)', int)
     .option('--calib-tile <px>', 'photo tile side for models that take any size (default 64)', int)
     .addOption(new Option('--calib-mode <m>', 'joint refits every factor of ND layers against the layer output (others: last factor); lsq refits only the last factor; bias only shifts the bias').choices(['joint', 'lsq', 'bias']).default('joint'))
-    .option('--refit-rounds <n>', 'joint calibration: block-coordinate rounds per layer (default 4)', int)
+    .option('--refit-rounds <n>', 'joint calibration: block-coordinate rounds per layer (default 8)', int)
     .option('--no-data-aware', 'joint calibration: do not also try the activation-whitened decomposition (plain ND start only)')
     .option('--no-eval', 'skip running the models (costs and kernel errors only)')
     .addOption(new Option('--backend <b>', 'runtime for the measurement: tfjs backends, or ort (onnxruntime)').choices(RUNTIME_CHOICES).default('auto'))

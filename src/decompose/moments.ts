@@ -60,7 +60,8 @@ export class MomentAccumulator {
     this.outputs = opts.outputs ?? 0;
     const F = this.features;
     this.form = F * F * 8 <= (opts.maxFullBytes ?? 512 * 2 ** 20) ? 'full' : 'blocks';
-    this.xx = new Float64Array(this.form === 'full' ? F * F : this.channels * this.taps * this.taps);
+    // The whole Σ x xᵀ is symmetric: only its upper triangle is kept, packed row by row (half the memory).
+    this.xx = new Float64Array(this.form === 'full' ? (F * (F + 1)) / 2 : this.channels * this.taps * this.taps);
     this.xy = new Float64Array(F * this.outputs);
     this.sx = new Float64Array(F);
     this.sy = new Float64Array(this.outputs);
@@ -81,8 +82,7 @@ export class MomentAccumulator {
     if (rows === 0) return;
     const xt = transpose(x, rows, F);
     if (this.form === 'full') {
-      const g = gramRows(xt, F, rows);
-      for (let i = 0; i < g.length; i++) this.xx[i] += g[i];
+      this.addUpper(gramRows(xt, F, rows));
     } else {
       const K = this.taps;
       for (let c = 0; c < this.channels; c++) {
@@ -112,6 +112,41 @@ export class MomentAccumulator {
     this.count += rows;
   }
 
+  /**
+   * Adds `rows` samples whose products xx = Σ x xᵀ (F×F) and xy = Σ x yᵀ (F×N) were computed
+   * elsewhere (e.g. by onnxruntime); x and y give the sums. Full form only.
+   */
+  addProducts(p: { x: ArrayLike<number>; y: ArrayLike<number> | null; rows: number; xx: ArrayLike<number>; xy: ArrayLike<number> | null }): void {
+    const F = this.features;
+    const N = this.outputs;
+    if (this.form !== 'full') throw new Error('moments: products can only be added to the full form');
+    if (p.xx.length !== F * F || p.x.length !== p.rows * F || (N > 0 && (!p.xy || p.xy.length !== F * N || !p.y || p.y.length !== p.rows * N))) {
+      throw new Error(`moments: products do not fit ${p.rows} rows of ${F} features → ${N} outputs`);
+    }
+    this.addUpper(p.xx);
+    for (let r = 0; r < p.rows; r++) for (let f = 0; f < F; f++) this.sx[f] += p.x[r * F + f];
+    if (N > 0 && p.xy && p.y) {
+      for (let i = 0; i < F * N; i++) this.xy[i] += p.xy[i];
+      for (let r = 0; r < p.rows; r++) {
+        for (let n = 0; n < N; n++) {
+          const v = p.y[r * N + n];
+          this.sy[n] += v;
+          this.yy += v * v;
+        }
+      }
+    }
+    this.count += p.rows;
+  }
+
+  /** Adds the upper triangle of a full F×F product into the packed store. */
+  private addUpper(g: ArrayLike<number>): void {
+    const F = this.features;
+    for (let i = 0, u = 0; i < F; i++) {
+      const row = i * F;
+      for (let j = i; j < F; j++, u++) this.xx[u] += g[row + j];
+    }
+  }
+
   /** Per-sample centred moments (the objectives' inputs). */
   centred(): CentredMoments {
     const F = this.features;
@@ -120,9 +155,15 @@ export class MomentAccumulator {
     const m = Math.max(this.count, 1);
     const meanX = this.sx.map((v) => v / m);
     const meanY = this.sy.map((v) => v / m);
-    const cov = new Float64Array(this.xx.length);
+    const cov = new Float64Array(this.form === 'full' ? F * F : this.xx.length);
     if (this.form === 'full') {
-      for (let i = 0; i < F; i++) for (let j = 0; j < F; j++) cov[i * F + j] = this.xx[i * F + j] / m - meanX[i] * meanX[j];
+      for (let i = 0, u = 0; i < F; i++) {
+        for (let j = i; j < F; j++, u++) {
+          const v = this.xx[u] / m - meanX[i] * meanX[j];
+          cov[i * F + j] = v;
+          cov[j * F + i] = v;
+        }
+      }
     } else {
       for (let c = 0; c < this.channels; c++) {
         for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) cov[c * K * K + i * K + j] = this.xx[c * K * K + i * K + j] / m - meanX[c * K + i] * meanX[c * K + j];

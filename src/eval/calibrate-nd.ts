@@ -15,6 +15,7 @@ import { dwPwReplacement, pwDwReplacement } from '../convert/nd-rewrite.js';
 import type { LayerConversion } from '../convert/convert.js';
 import type { Engine } from './engine.js';
 import { padBefore } from './calibrate-depthwise.js';
+import { ortMomentFeeder } from './ort-moments.js';
 import type { Batch } from './tfjs-run.js';
 
 export interface NdLayerRefit {
@@ -48,14 +49,14 @@ export interface NdLayerRefitInput {
 }
 
 /** Patches of `act` under `conv`'s window at the sampled output pixels: rows × (C·kh·kw), feature c·K + k. */
-export function gatherPatches(act: Batch, layout: Graph['layout'], conv: Conv2DNode, rows: Int32Array, outHW: [number, number]): Float64Array {
+export function gatherPatches(act: Batch, layout: Graph['layout'], conv: Conv2DNode, rows: Int32Array, outHW: [number, number]): Float32Array {
   const [, d1, d2, d3] = act.shape;
   const [inH, inW, C] = layout === 'NHWC' ? [d1, d2, d3] : [d2, d3, d1];
   const [, , kh, kw] = conv.kernel.shape;
   const K = kh * kw;
   const [pt, pl] = padBefore(conv, inH, inW);
   const [outH, outW] = outHW;
-  const out = new Float64Array(rows.length * C * K);
+  const out = new Float32Array(rows.length * C * K);
   for (let r = 0; r < rows.length; r++) {
     const p = rows[r];
     const b = Math.floor(p / (outH * outW));
@@ -84,13 +85,15 @@ export async function layerMoments(x: Pick<NdLayerRefitInput, 'engine' | 'graph'
   const [N, C, kh, kw] = x.conv.kernel.shape;
   const acc = new MomentAccumulator({ channels: C, taps: kh * kw, outputs: N });
   const prefix = await x.engine.prepare(x.graph, [x.conv.inputs[0]]);
+  const feeder = await ortMomentFeeder(x.engine.threads ?? 2);
   try {
     for (const [bi, batch] of x.inputs.entries()) {
       const [act] = await prefix.run(batch);
-      acc.add(gatherPatches(act, x.graph.layout, x.conv, x.rows[bi], x.outHW), x.targets[bi], x.rows[bi].length);
+      await feeder.add(acc, gatherPatches(act, x.graph.layout, x.conv, x.rows[bi], x.outHW), Float32Array.from(x.targets[bi]), x.rows[bi].length);
     }
   } finally {
     await prefix.dispose();
+    await feeder.release();
   }
   return acc.centred();
 }
@@ -103,11 +106,13 @@ function errorWithBias(w: Float64Array, bias: Float32Array | null, m: CentredMom
   return outputError(w, m) + shift;
 }
 
-export async function refitNdLayer(x: NdLayerRefitInput): Promise<NdLayerRefit> {
+/** Null when the statistics had to be kept per channel (the refit needs the whole covariance). */
+export async function refitNdLayer(x: NdLayerRefitInput): Promise<NdLayerRefit | null> {
   const { layer, conv } = x;
   const [N, C, kh, kw] = conv.kernel.shape;
   const dims: NdDims = { N, C, K: kh * kw };
   const m = await layerMoments(x);
+  if (m.form !== 'full') return null;
   const rel = (e: number) => (m.yEnergy > 0 ? Math.sqrt(e / m.yEnergy) : 0);
   const plain = toFactors64(decouple(conv.kernel, { order: layer.order, rank: layer.rank, name: layer.name }));
   const before = rel(errorWithBias(ndKernel64(plain, dims), conv.bias, m));

@@ -8,7 +8,7 @@ import type { Shape } from '../models/shapes.js';
 import type { Conversion } from '../convert/convert.js';
 import type { ConversionErrors } from '../eval/conversion-errors.js';
 import type { OutputComparison } from '../eval/metrics.js';
-import type { LayerCalibration, CalibrationMode } from '../eval/calibrate.js';
+import type { LayerCalibration, CalibrationMode, OutputCheck } from '../eval/calibrate.js';
 
 export interface CalibrationReport {
   /** Which data calibrated the model (never the evaluation data). */
@@ -18,6 +18,8 @@ export interface CalibrationReport {
   backend: string;
   seconds: number;
   layers: LayerCalibration[];
+  /** 'joint': network output error on the calibration data after the joint and the last-factor refit, and which was kept. */
+  outputCheck?: OutputCheck;
 }
 
 export interface LayerReport {

@@ -31,6 +31,7 @@ export function conversionTable(r: ConversionReport): string {
   if (r.calibration) {
     const c = r.calibration;
     lines.push(`calibrated (${c.mode}) on ${c.data}, ${c.seconds.toFixed(1)} s: ` + c.layers.map((l) => (l.relErrorBefore === null ? `${l.name} skipped` : `${l.name} ${pct(l.relErrorBefore)}→${pct(l.relErrorAfter)}${l.skipped ? ' (refit discarded, decomposition kept)' : ''}`)).join(', '));
+    if (c.outputCheck) lines.push(`calibration-data output rel L2: joint refit ${c.outputCheck.joint.toExponential(3)}, last-factor refit ${c.outputCheck.lastFactor.toExponential(3)}; kept ${c.outputCheck.kept}`);
     if (c.uncalibratedOutput) lines.push(`without calibration: rel L2 ${c.uncalibratedOutput.relL2.toExponential(3)}, PSNR ${c.uncalibratedOutput.psnrDb.toFixed(2)} dB`);
   }
   if (r.output) {
