@@ -115,8 +115,12 @@ describe('rank rules for every method', () => {
     expect(() => convertGraph(g, { method: 'cp', tuckerRanks: [2, 2] })).toThrow(/--tucker-ranks applies to --method tucker2/);
     expect(() => convertGraph(g, { method: 'spatial', rank: 2, factorRank: 1 })).toThrow(/--factor-rank applies to --method spatial-nd/);
     expect(() => convertGraph(g, { method: 'bogus' as Method, rank: 2 })).toThrow(/choose one of nd, cp, cp4, tucker2, spatial, spatial-nd/);
-    expect(() => convert(g, { method: 'cp', rank: 5000 })).toThrow(/layer "c1".*5000 exceeds/);
-    expect(() => convertGraph(g, { method: 'nd', rank: 10 })).toThrow(/rank 10 is out of range 1..9 for layer "c1"/);
+    // A CP rank above the layer's exact bound kh·kw·min(N, C) is capped there, not refused (one --rank for mixed widths).
+    const capped = convert(g, { method: 'cp', rank: 5000 }).layers[0];
+    expect(capped.rank).toBe(W.shape[2] * W.shape[3] * Math.min(W.shape[0], W.shape[1]));
+    expect(capped.rankCapped).toMatch(/5000 → /);
+    // ND's T above k² is capped at k² (exact), not refused.
+    expect(convert(g, { method: 'nd', rank: 10 }).layers[0].rank).toBe(W.shape[2] * W.shape[3]);
   });
 
   it('a fixed spatial K or Tucker-2 R above a layer\'s exact rank is capped there (one --rank for mixed widths)', () => {
