@@ -74,7 +74,7 @@ describe('sweep', () => {
     expect(report.latency.inputShape).toEqual([96, 96, 3]);
     expect(report.baseline.psnrVsOriginalDb).toBe('Infinity');
     expect(report.rows.map((x: { setting: string; calibrated: boolean }) => [x.setting, x.calibrated])).toEqual([['dw-pw T=2', false], ['dw-pw T=2 +cal', true]]);
-    expect(report.calibration).toMatchObject({ images: 4, mode: 'lsq' });
+    expect(report.calibration).toMatchObject({ images: 4, mode: 'joint' });
     for (const row of report.rows) {
       expect(row.psnrVsOriginalDb).toBeGreaterThan(0);
       expect(row.psnrVsGroundTruthDb).toBeGreaterThan(0);
