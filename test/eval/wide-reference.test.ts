@@ -47,13 +47,14 @@ for (const name of ['fmnist-vgg-wide', 'fmnist-resnet-wide']) {
       const metrics = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as { top1: number; testSamples: number };
       const graph = await loadGraph(onnx);
       const data = await loadDataset('fashion-mnist', graph);
-      if (data.task !== 'classification') throw new Error('expected classification data');
+      if (data.task !== 'classification' || !data.labels || !data.images) throw new Error('expected labelled in-memory classification data');
+      const labels = data.labels;
       expect(data.n).toBe(metrics.testSamples);
       const engine = await createEngine('ort', graph.layout, { threads: 2 });
       const out = await runOnDataset(engine, graph, data, { batchSize: 1000 });
       if (out.task !== 'classification') throw new Error('expected classification outputs');
       const ort = argmaxRows(out.scores, out.classes);
-      const top1 = ort.cls.filter((c, i) => c === data.labels[i]).length / data.n;
+      const top1 = ort.cls.filter((c, i) => c === labels[i]).length / data.n;
       // PyTorch and onnxruntime sum in different orders: a few near-tie images may flip.
       expect(Math.abs(top1 - metrics.top1)).toBeLessThanOrEqual(0.0005);
       const stated = README.split('\n').filter((l) => l.includes(name)).flatMap((l) => [...l.matchAll(/(\d{2}\.\d+)\s?%/g)].map((m) => Number(m[1])));
