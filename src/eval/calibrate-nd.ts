@@ -124,7 +124,7 @@ export async function refitNdLayer(x: NdLayerRefitInput): Promise<NdLayerRefit |
   const after = rel(best.fit.error);
   const common = { before, rows: m.count, statistics: m.form, steps: best.fit.errors.map(rel) };
   if (!(after < before)) return { graph: x.graph, after: before, start: 'plain', ...common };
-  const refit: Conv2DNode = { ...conv, bias: Float32Array.from(best.fit.bias) };
+  const refit: Conv2DNode = { ...conv, inputs: [feed, ...conv.inputs.slice(1)], bias: Float32Array.from(best.fit.bias) };
   const nd = toNdFactors(best.fit.factors, conv.kernel.shape);
   const rep = layer.order === 'dw-pw' ? dwPwReplacement(refit, nd, layer.form, x.graph.layout) : pwDwReplacement(refit, nd, layer.form);
   const byName = new Map(rep.nodes.map((n) => [n.name, n]));
