@@ -81,10 +81,10 @@ export function gatherPatches(act: Batch, layout: Graph['layout'], conv: Conv2DN
 }
 
 /** Streams the layer's input patches (converted network) and original outputs into moments. */
-export async function layerMoments(x: Pick<NdLayerRefitInput, 'engine' | 'graph' | 'conv' | 'inputs' | 'rows' | 'targets' | 'outHW'>): Promise<CentredMoments> {
+export async function layerMoments(x: Pick<NdLayerRefitInput, 'engine' | 'graph' | 'conv' | 'inputs' | 'rows' | 'targets' | 'outHW'> & { feed: string }): Promise<CentredMoments> {
   const [N, C, kh, kw] = x.conv.kernel.shape;
   const acc = new MomentAccumulator({ channels: C, taps: kh * kw, outputs: N });
-  const prefix = await x.engine.prepare(x.graph, [x.conv.inputs[0]]);
+  const prefix = await x.engine.prepare(x.graph, [x.feed]);
   const feeder = await ortMomentFeeder(x.engine.threads ?? 2);
   try {
     for (const [bi, batch] of x.inputs.entries()) {
@@ -111,7 +111,9 @@ export async function refitNdLayer(x: NdLayerRefitInput): Promise<NdLayerRefit |
   const { layer, conv } = x;
   const [N, C, kh, kw] = conv.kernel.shape;
   const dims: NdDims = { N, C, K: kh * kw };
-  const m = await layerMoments(x);
+  // The layer's input in the converted graph: a replaced conv before it is now its replacement's output.
+  const feed = x.graph.nodes.find((n) => n.name === layer.replacedBy[0])?.inputs[0] ?? conv.inputs[0];
+  const m = await layerMoments({ ...x, feed });
   if (m.form !== 'full') return null;
   const rel = (e: number) => (m.yEnergy > 0 ? Math.sqrt(e / m.yEnergy) : 0);
   const plain = toFactors64(decouple(conv.kernel, { order: layer.order, rank: layer.rank, name: layer.name }));
@@ -122,7 +124,7 @@ export async function refitNdLayer(x: NdLayerRefitInput): Promise<NdLayerRefit |
   const after = rel(best.fit.error);
   const common = { before, rows: m.count, statistics: m.form, steps: best.fit.errors.map(rel) };
   if (!(after < before)) return { graph: x.graph, after: before, start: 'plain', ...common };
-  const refit: Conv2DNode = { ...conv, bias: Float32Array.from(best.fit.bias) };
+  const refit: Conv2DNode = { ...conv, inputs: [feed, ...conv.inputs.slice(1)], bias: Float32Array.from(best.fit.bias) };
   const nd = toNdFactors(best.fit.factors, conv.kernel.shape);
   const rep = layer.order === 'dw-pw' ? dwPwReplacement(refit, nd, layer.form, x.graph.layout) : pwDwReplacement(refit, nd, layer.form);
   const byName = new Map(rep.nodes.map((n) => [n.name, n]));

@@ -49,7 +49,8 @@ const CASES: Case[] = [
   { model: 'fixtures/models/fmnist-vgg', data: 'fashion-mnist-train:32', convert: { order: 'dw-pw', rank: 1, layers: ['conv2_2', 'conv3_1'] } },
   { model: 'fixtures/models/fmnist-vgg', data: 'fashion-mnist-train:32', convert: { order: 'dw-pw', rank: 3, layers: ['conv2_2', 'conv3_1'] } },
   { model: 'fixtures/models/fmnist-resnet', data: 'fashion-mnist-train:32', convert: { order: 'pw-dw', rank: 2, layers: ['block2a_conv*'] } },
-  { model: 'esrgan-slim', data: `images:${path.join(ROOT, 'fixtures/photos-calibration')}`, convert: { order: 'dw-pw', rank: 2, layers: ['F_0'] } },
+  // F_1_1 reads F_0's output: its input in the converted graph is F_0's replacement.
+  { model: 'esrgan-slim', data: `images:${path.join(ROOT, 'fixtures/photos-calibration')}`, convert: { order: 'dw-pw', rank: 2, layers: ['F_0', 'F_1_1'] } },
 ];
 
 describe('joint calibration: every ND factor refit against the layer output (fixed seeds)', () => {
