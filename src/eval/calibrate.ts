@@ -156,15 +156,7 @@ async function calibrateLayers(engine: Engine, conv: Conversion, inputs: Batch[]
     const tail = depthwiseTail(conv.graph, l.replacedBy, l.output);
     return tail ? tail.parts.length * tail.parts[0].node.kernel.shape[2] * tail.parts[0].node.kernel.shape[3] + 1 : 1;
   };
-  // The reference convs as they sit in the converted graph: an input produced by an earlier replaced
-  // conv is read from that replacement's output node (a conv with a fused activation keeps no node
-  // of its own name there).
-  const outputOf = new Map(conv.layers.map((l) => [l.name, l.output]));
-  const refConv = new Map(
-    conv.reference.nodes
-      .filter((n): n is Conv2DNode => n.op === 'conv2d')
-      .map((n) => [n.name, { ...n, inputs: n.inputs.map((i) => outputOf.get(i) ?? i) }]),
-  );
+  const refConv = new Map(conv.reference.nodes.filter((n): n is Conv2DNode => n.op === 'conv2d').map((n) => [n.name, n]));
   const jointNd = (l: Conversion['layers'][number]) => mode === 'joint' && l.method === 'nd' && refConv.has(l.name);
   // The joint refit reads the C·K patch covariance: ~16 rows per patch feature condition it, and
   // its Gram costs rows·F², and 4× more sampled pixels changed nothing measurable on fmnist-vgg.
