@@ -50,7 +50,8 @@ export async function runDemo(o: { out: string; rank: number; order: 'dw-pw' | '
   // Calibration photos (fixtures/photos, CC0/public domain) are not the evaluation image.
   const photos = path.join(projectRoot(), 'fixtures', 'photos');
   const calibrate = o.calibrate === false ? undefined : `images:${photos}`;
-  const { report, errors, conversion } = await convertModel(m.modelJson, { order: o.order, rank: o.rank, inputImage: m.fixture, backend: o.backend, calibrate });
+  // The demo keeps the fast last-factor refit its text describes; `convert`'s default (joint) refits every factor.
+  const { report, errors, conversion } = await convertModel(m.modelJson, { order: o.order, rank: o.rank, inputImage: m.fixture, backend: o.backend, calibrate, calibMode: 'lsq' });
   const extra = {
     'original.png': toPng({ height: img.height * 2, width: img.width * 2, data: orig.data }),
     'converted.png': toPng({ height: img.height * 2, width: img.width * 2, data: errors!.converted.data }),
