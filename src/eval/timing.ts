@@ -19,6 +19,7 @@
  * ignore. Seeded, so the same times give the same interval.
  */
 import os from 'node:os';
+import { mulberry32 } from '../decompose/random.js';
 
 export interface TimingOptions {
   /** Least untimed runs first (allocation, kernel selection, JIT); default 3. More run until stable. */
@@ -109,17 +110,6 @@ export function timingCounts(opts: TimingOptions = {}): { warmup: number; runs: 
   return { warmup, runs };
 }
 
-/** Mulberry32: a small seeded generator, so the bootstrap is reproducible. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function median(xs: Float64Array): number {
   xs.sort();
@@ -133,7 +123,8 @@ export function ratioInterval(a: readonly number[], b: readonly number[], opts: 
   if (n !== b.length || n === 0) throw new Error('ratioInterval needs paired, non-empty samples');
   const conf = opts.confidence ?? 0.95;
   const B = opts.resamples ?? 1000;
-  const rand = rng(opts.seed ?? 1);
+  // Seeded, so the bootstrap is reproducible.
+  const rand = mulberry32(opts.seed ?? 1);
   const ra = new Float64Array(n);
   const rb = new Float64Array(n);
   const ratios = new Float64Array(B);
