@@ -14,19 +14,7 @@ import { progress } from '../progress.js';
 import { addPreprocessOptions, preprocessingFrom } from '../preprocess-options.js';
 import { latencyHtml } from '../../src/report/latency-html.js';
 import { VERSION } from '../../src/pipeline.js';
-import fs from 'node:fs';
-
-/** A temp file beside the target, then rename: an interrupted run leaves no half-written page. */
-function writeFileAtomically(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw new Error(`--html ${file}: cannot write it (${err instanceof Error ? err.message : String(err)})`);
-  }
-}
+import { writeFileAtomically } from '../../src/models/atomic-file.js';
 
 export function registerBench(program: Command): void {
   const cmd = program
@@ -70,7 +58,7 @@ export function registerBench(program: Command): void {
         model, against: o.against ?? (converted ? `in-process ${o.order} ${o.rank !== undefined ? `T=${o.rank}` : `τ=${o.energy}`} (${o.form})` : null),
       });
       bar.done();
-      if (o.html) writeFileAtomically(o.html, latencyHtml(report, { version: VERSION }));
+      if (o.html) writeFileAtomically(o.html, latencyHtml(report, { version: VERSION }), (why) => `--html ${o.html}: cannot write it (${why})`);
       print(o.json, report, latencyText(report) + (o.html ? `\nwrote ${o.html}` : ''));
     });
 }

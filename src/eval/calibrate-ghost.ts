@@ -13,7 +13,8 @@ import { RidgeAccumulator } from '../decompose/least-squares.js';
 import { GhostDataStats, ghostFromStats, ghostPatches, type GhostResult } from '../decompose/ghost.js';
 import type { LayerConversion } from '../convert/convert.js';
 import { ghostReplacement } from '../convert/ghost-rewrite.js';
-import { gatherRows, padBefore } from './calibrate-depthwise.js';
+import { gatherRows } from './calibrate-depthwise.js';
+import { gatherPatches } from './calibrate-nd.js';
 import type { Engine } from './engine.js';
 import type { Batch } from './tfjs-run.js';
 
@@ -24,33 +25,6 @@ export interface GhostRefit {
   after: number;
   rows: number;
   accepted: boolean;
-}
-
-/** rows × (C·kh·kw) input patches (OIHW tap order) of `conv` at the sampled output pixels. */
-function convPatches(x: Batch, conv: Conv2DNode, layout: Graph['layout'], rows: Int32Array, outHW: [number, number]): Float64Array {
-  const [, C, kh, kw] = conv.kernel.shape;
-  const [, d1, d2, d3] = x.shape;
-  const [H, W] = layout === 'NHWC' ? [d1, d2] : [d2, d3];
-  const [pt, pl] = padBefore(conv, H, W);
-  const [oH, oW] = outHW;
-  const F = C * kh * kw;
-  const out = new Float64Array(rows.length * F);
-  for (let r = 0; r < rows.length; r++) {
-    const b = Math.floor(rows[r] / (oH * oW));
-    const q = rows[r] - b * oH * oW;
-    const oy = Math.floor(q / oW);
-    const ox = q - oy * oW;
-    for (let u = 0; u < kh; u++) {
-      const iy = oy * conv.strides[0] - pt + u * conv.dilations[0];
-      if (iy < 0 || iy >= H) continue;
-      for (let v = 0; v < kw; v++) {
-        const ix = ox * conv.strides[1] - pl + v * conv.dilations[1];
-        if (ix < 0 || ix >= W) continue;
-        for (let c = 0; c < C; c++) out[r * F + (c * kh + u) * kw + v] = x.data[layout === 'NHWC' ? ((b * H + iy) * W + ix) * C + c : ((b * C + c) * H + iy) * W + ix];
-      }
-    }
-  }
-  return out;
 }
 
 /** Replaces a layer's nodes (contiguous, as splice() laid them out) by new ones, rewiring its output. */
@@ -91,7 +65,7 @@ export async function refitGhost(
   for (const [bi, batch] of data.inputs.entries()) {
     const [x, y] = await prefix.run(batch);
     outHW = layout === 'NHWC' ? [y.shape[1], y.shape[2]] : [y.shape[2], y.shape[3]];
-    acc.add(convPatches(x, conv, layout, data.rows[bi], outHW), data.targets[bi], data.rows[bi].length);
+    acc.add(Float64Array.from(gatherPatches(x, layout, conv, data.rows[bi], outHW)), data.targets[bi], data.rows[bi].length);
     const yh = gatherRows(y, layout, data.rows[bi]);
     const t = data.targets[bi];
     for (let i = 0; i < t.length; i++) {

@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeFileAtomically } from '../models/atomic-file.js';
 
 export interface CachedLatency {
   /** regular ms / candidate ms (the candidate's speedup over the conv). */
@@ -93,14 +94,7 @@ export function openLatencyCache(file: string | null): LatencyCache {
       if (!file || Object.keys(fresh).length === 0) return;
       fs.mkdirSync(path.dirname(file), { recursive: true });
       const merged = { ...readEntries(file), ...fresh };
-      const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-      try {
-        fs.writeFileSync(tmp, JSON.stringify({ version: VERSION, entries: merged }));
-        fs.renameSync(tmp, file);
-      } catch (err) {
-        fs.rmSync(tmp, { force: true });
-        throw new Error(`latency cache ${file}: cannot write it (${err instanceof Error ? err.message : String(err)}); give --latency-cache <file> elsewhere or --no-latency-cache`);
-      }
+      writeFileAtomically(file, JSON.stringify({ version: VERSION, entries: merged }), (why) => `latency cache ${file}: cannot write it (${why}); give --latency-cache <file> elsewhere or --no-latency-cache`);
     },
   };
   return cache;

@@ -15,6 +15,7 @@ import { profileOrt, profileTfjs, type ModelProfile } from './profile.js';
 import type { Batch } from './tfjs-run.js';
 import { normaliseTensor, resolvePreprocessing, valueRange, type Preprocessing } from './preprocess.js';
 import { measuredSpeedup, type RatioTiming, type TimingOptions, type TimingStats } from './timing.js';
+import { toNchw } from '../models/relayout.js';
 
 export interface LatencyOptions extends TimingOptions {
   /** Images per run; default 1. */
@@ -325,12 +326,3 @@ function canRelayout(g: Graph): boolean {
   return g.nodes.every((n) => LAYOUT_FREE.has(n.op));
 }
 
-/** The same mini graph in NCHW (conv, concat and elementwise nodes only). */
-function toNchw(g: Graph): Graph {
-  const nodes = g.nodes.map((n): Node => {
-    if (n.op === 'input') return { ...n, shape: [n.shape[2], n.shape[0], n.shape[1]] };
-    if (n.op === 'concat') return { ...n, axis: channelAxis('NCHW') };
-    return n;
-  });
-  return { ...g, layout: 'NCHW', nodes };
-}

@@ -69,6 +69,7 @@ function relayout(g: Graph, to: 'NCHW' | 'NHWC'): Graph {
       case 'globalAvgPool':
       case 'globalMaxPool':
       case 'add':
+      case 'multiply':
       case 'identity':
       case 'zeroPad':
         return node;
