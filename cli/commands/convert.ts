@@ -12,6 +12,7 @@ import { renderTable } from '../../src/report/table.js';
 import { formatCount } from '../../src/models/cost.js';
 import type { BudgetReport } from '../../src/convert/budget-plan.js';
 import type { ConversionReport } from '../../src/report/conversion-report.js';
+import { accuracyConstraint, addAccuracyOptions, runAccuracyBudget } from './convert-accuracy.js';
 
 export function registerConvert(program: Command): void {
   const cmd = program
@@ -59,7 +60,9 @@ export function registerConvert(program: Command): void {
     .option('--format <list>', `model format(s) written: ${OUTPUT_FORMATS.join(', ')} (comma-separated; default tfjs, onnx for ONNX input)`, list)
     .option('--json', 'print the report as JSON on stdout')
     .option('--force', FORCE_HELP);
-  addPreprocessOptions(cmd).action(async (model: string, o) => {
+  addAccuracyOptions(addPreprocessOptions(cmd)).action(async (model: string, o) => {
+    const accuracy = accuracyConstraint(o);
+    if (accuracy) return runAccuracyBudget(cmd, model, accuracy, o);
     if (o.targetSpeedup === undefined) asUsage(() => validateRankOptions({ method: o.method, rank: o.rank, energy: o.energy, rankRule: o.rankRule, tuckerRanks: o.tuckerRanks, factorRank: o.factorRank }));
     prepareOut(o.out, o, [model, o.input, o.calibrate]);
     const bars = new Map<string, ReturnType<typeof progress>>();

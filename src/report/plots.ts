@@ -17,7 +17,7 @@ const CONFIG = {
   title: { fontSize: 14, anchor: 'start' },
 };
 
-function base(title: string, subtitle?: string): VegaLiteSpec {
+export function base(title: string, subtitle?: string): VegaLiteSpec {
   return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title: subtitle ? { text: title, subtitle } : title, config: CONFIG, background: 'white' };
 }
 
