@@ -50,7 +50,7 @@ export function frontierTable(r: AccuracySearchReport): string {
     `${fx(p.measuredSpeedup)}× [${fx(p.speedupInterval[0])}–${fx(p.speedupInterval[1])}]`, fx(p.accuracy.value), p.passes ? 'yes' : 'no',
   ]);
   const lines = [
-    `${r.constraintText} on ${r.data} (original: ${fx(r.reference.reference ?? r.reference.value)}), budget by ${r.by} on ${r.backend}${r.threads ? ` (${r.threads} threads)` : ''}; search stopped by ${r.stoppedBy}`,
+    `${r.constraintText} on ${r.data}${r.constraint.kind === 'max-drop' ? ` (original top-1 ${fx(r.reference.value)} %)` : ''}, budget by ${r.by} on ${r.backend}${r.threads ? ` (${r.threads} threads)` : ''}; search stopped by ${r.stoppedBy}`,
     renderTable(['#', 'pick', 'target', 'planned', 'MACs', 'measured [95 %]', metricTitle(r), 'meets'], rows, ['r', 'l']),
   ];
   const v = r.verified;
