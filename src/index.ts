@@ -20,6 +20,7 @@ export { compareOutputs } from './eval/metrics.js';
 export { measureConversion } from './eval/conversion-errors.js';
 export { buildReport, type ConversionReport } from './report/conversion-report.js';
 export { convertModel, saveConversion, VERSION, OUTPUT_FORMATS, type OutputFormat } from './pipeline.js';
+export { convertWithinAccuracy, type AccuracyBudgetOptions } from './accuracy-budget.js';
 export { calibrate, type CalibrationOptions } from './eval/calibrate.js';
 export { loadCalibrationData } from './eval/calibration-data.js';
 export { createEngine, type Engine } from './eval/engine.js';
