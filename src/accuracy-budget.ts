@@ -122,11 +122,12 @@ export async function convertWithinAccuracy(modelPath: string, opts: AccuracyBud
   const c = opts.accuracy;
   const budgetSeconds = opts.budgetSeconds ?? 300;
   if (!(budgetSeconds > 0)) throw new Error(`--budget-seconds ${budgetSeconds}: must be a positive number of seconds`);
+  const t0 = performance.now();
   const { setup, formats, engine, seconds: setupSeconds, preprocessing } = await setUp(modelPath, opts);
   const t1 = performance.now();
   const kept: { best: MeasuredPoint | null } = { best: null };
   const search = await searchTargets({
-    maxTarget: setup.maxTarget, maxPoints: opts.maxPoints, deadline: t1 + budgetSeconds * 1000, onPoint: opts.onPoint,
+    maxTarget: setup.maxTarget, maxPoints: opts.maxPoints, deadline: t0 + budgetSeconds * 1000, onPoint: opts.onPoint,
     evaluate: async (target) => {
       const m = await measurePoint(setup, c, target);
       // Only the best passing conversion is kept (a VGG16's weights per point add up).

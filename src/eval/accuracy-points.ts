@@ -78,8 +78,8 @@ export async function setUpAccuracySearch(original: Graph, engine: Engine, valid
     problem = { layers: bc.layers, totalBefore: t.totalMs, fixedCost: t.fixedMs };
   }
   const cheapest = problem.layers.reduce((a, l) => a + Math.min(...l.candidates.map((x) => (by === 'latency' ? (x.ms as number) : x.macs))), 0);
-  // Just inside the reach, so the DP's quantisation still finds a plan at the end of the bracket.
-  const maxTarget = (problem.totalBefore / (problem.fixedCost + cheapest)) * (1 - 1e-6);
+  // 0.5 % inside the reach: the DP's quantisation moves a plan's cost by up to layers / 20 000 of the budget.
+  const maxTarget = Math.max(1, (problem.totalBefore / (problem.fixedCost + cheapest)) * 0.995);
   const reference = await runOnDataset(engine, original, validation);
   const referenceAccuracy = measureAccuracy(c, validation, reference, reference);
   return { original, bc, problem, maxTarget, engine, timingInput, validation, reference, referenceAccuracy, pointwise, opts };
