@@ -142,6 +142,10 @@ export async function convertWithinAccuracy(modelPath: string, opts: AccuracyBud
     const closest = [...search.points].sort((a, b) => (c.kind === 'max-drop' ? constrainedFigure(c, a.accuracy) - constrainedFigure(c, b.accuracy) : b.accuracy.value - a.accuracy.value))[0];
     throw new Error(`no configuration meets ${constraintText(c)} on ${opts.data}: the best reached was ${closest ? `${figureText(c, closest)} (${closest.measuredSpeedup.toFixed(2)}× measured)` : 'nothing'} over ${search.points.length} points; loosen the constraint, or allow more methods (--methods) or time (--budget-seconds)`);
   }
+  if (!(chosen.measuredSpeedup > 1)) {
+    const iv = chosen.speedupInterval;
+    throw new Error(`no configuration within ${constraintText(c)} is measurably faster than the original on ${engine.name}: the fastest that meets it ran at ${chosen.measuredSpeedup.toFixed(2)}× [95 % ${iv[0].toFixed(2)}–${iv[1].toFixed(2)}] over ${search.points.length} points, so the original is the fastest model within the budget; nothing written — try another --backend or --methods`);
+  }
   const byFormat = await Promise.all(formats.map((f) => modelFiles(pick.conversion.graph, f)));
   const files: Record<string, Uint8Array | string> = Object.assign({}, ...byFormat);
   const verified = await verifyWritten(setup, c, byFormat[0], formats[0]);
