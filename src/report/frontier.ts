@@ -39,6 +39,11 @@ export function frontierSpec(r: AccuracySearchReport, model: string): VegaLiteSp
       { mark: { type: 'point', filled: true }, encoding: { x, y, color, size: { condition: { test: "datum.status === 'chosen'", value: 160 }, value: 50 } } },
       { mark: { type: 'text', dx: 6, dy: -7, fontSize: 10, align: 'left' }, encoding: { x, y, text: { field: 'label' } } },
       { data: { values: [{ t: threshold(r) }] }, mark: { type: 'rule', color: '#b33', strokeDash: [2, 2] }, encoding: { y: { field: 't', type: 'quantitative' } } },
+      // The original at 1×: its top-1, or 100 % agreement with itself (PSNR against itself is infinite: not drawn).
+      ...(Number.isFinite(r.reference.value) ? [{ data: { values: [{ speedup: 1, metric: r.reference.value, label: 'original' }] }, layer: [
+        { mark: { type: 'point', shape: 'diamond', size: 90, filled: true, color: 'black' }, encoding: { x, y } },
+        { mark: { type: 'text', dx: 7, dy: 10, align: 'left', fontSize: 10 }, encoding: { x, y, text: { field: 'label' } } },
+      ] }] : []),
     ],
   };
 }
