@@ -33,7 +33,7 @@ export function accuracyConstraint(o: { maxDrop?: number; minAgreement?: number;
   return null;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- commander's parsed options
+// `o`: commander's parsed options of convert, untyped as in convert.ts.
 export async function runAccuracyBudget(cmd: Command, model: string, accuracy: AccuracyConstraint, o: any): Promise<void> {
   if (!o.data) throw new UsageError('--max-drop / --min-agreement / --min-psnr measure on validation data: add --data <dataset> (and --calibrate <other data>)');
   prepareOut(o.out, o, [model, o.data, o.calibrate, o.labels]);
