@@ -93,7 +93,7 @@ export interface TargetSearchOptions {
   maxTarget: number;
   /** Plans, converts, calibrates and measures one target. */
   evaluate: (target: number) => Promise<SearchPoint>;
-  /** Stop once the bracket's upper / lower end is below 1 + tolerance (default 0.05). */
+  /** Stop once the bracket's ends are within 1 + tolerance in target and in their plans' MAC speedups (default 0.05). */
   tolerance?: number;
   /** Points at most (default 8). */
   maxPoints?: number;
@@ -126,13 +126,21 @@ export async function searchTargets(opts: TargetSearchOptions): Promise<TargetSe
   let lo = 1;
   let hi = opts.maxTarget;
   if (await step(hi)) return { points, stoppedBy: 'reach', bracket: [hi, hi] };
+  // The ends' plans, by MACs: 1 (the original) at the start.
+  let macsLo = 1;
+  let macsHi = points[0].macsSpeedup;
   for (;;) {
-    if (hi / lo <= 1 + tol) return { points, stoppedBy: 'bracket', bracket: [lo, hi] };
+    // Narrow in the target and in what the plans at the two ends cost: a per-layer latency model can
+    // squeeze a wide range of plans into a narrow range of targets. Plans change in steps, so a
+    // bracket far narrower than the tolerance ends the search whatever the MACs.
+    if ((hi / lo <= 1 + tol && macsHi / macsLo <= 1 + tol) || hi / lo <= 1 + tol / 50) return { points, stoppedBy: 'bracket', bracket: [lo, hi] };
     if (points.length >= maxPoints) return { points, stoppedBy: 'points', bracket: [lo, hi] };
     if (opts.deadline !== undefined && performance.now() >= opts.deadline) return { points, stoppedBy: 'deadline', bracket: [lo, hi] };
     const mid = Math.sqrt(lo * hi);
-    if (await step(mid)) lo = mid;
-    else hi = mid;
+    const passes = await step(mid);
+    const macs = points[points.length - 1].macsSpeedup;
+    if (passes) [lo, macsLo] = [mid, macs];
+    else [hi, macsHi] = [mid, macs];
   }
 }
 

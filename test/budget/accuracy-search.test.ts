@@ -110,6 +110,18 @@ describe('the target bisection', () => {
     }
   });
 
+  it('keeps bisecting while the plans at the two ends still differ in MACs, though the targets are close', async () => {
+    // A latency model that squeezes plans: MAC speedup = target¹⁰.
+    const squeezed = async (target: number) => {
+      const p = { ...point(target, 100 - (target - 1) * 100, 100), macsSpeedup: target ** 10 };
+      return { ...p, passes: meetsConstraint({ kind: 'max-drop', points: 10 }, p.accuracy) };
+    };
+    const s = await searchTargets({ maxTarget: 1.2, evaluate: squeezed, maxPoints: 40 });
+    expect(s.stoppedBy).toBe('bracket');
+    const [lo, hi] = s.bracket;
+    expect(hi ** 10 / lo ** 10).toBeLessThanOrEqual(1.05 + 1e-9);
+  });
+
   it('stops after one point when the farthest target already passes', async () => {
     const s = await searchTargets({ maxTarget: 3, evaluate: linear(10) });
     expect(s.stoppedBy).toBe('reach');
