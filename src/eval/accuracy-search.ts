@@ -55,9 +55,12 @@ export function constrainedFigure(c: AccuracyConstraint, a: MeasuredAccuracy): n
   return c.kind === 'max-drop' ? (a.reference as number) - a.value : a.value;
 }
 
+/** Shares ×100 are not exact in binary: a drop of exactly X points must meet --max-drop X. */
+const SLACK = 1e-9;
+
 export function meetsConstraint(c: AccuracyConstraint, a: MeasuredAccuracy): boolean {
-  if (c.kind === 'max-drop') return (a.reference as number) - a.value <= c.points;
-  if (c.kind === 'min-agreement') return a.value >= c.percent;
+  if (c.kind === 'max-drop') return (a.reference as number) - a.value <= c.points + SLACK;
+  if (c.kind === 'min-agreement') return a.value >= c.percent - SLACK;
   return a.value >= c.db;
 }
 
