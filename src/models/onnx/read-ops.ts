@@ -2,7 +2,8 @@
  * One reader per ONNX op type the IR models, looked up in a table (`mapKnown`). A reader returns the
  * IR node, or null when the node's attributes or constants say something the IR cannot: the caller
  * then keeps the node opaque (read-opaque.ts), so returning null is always safe. Readers throw only
- * for nodes that are invalid ONNX (a bias of the wrong length, a group that does not divide).
+ * for nodes no fallback could carry: invalid ONNX (a bias of the wrong length, a group that does not
+ * divide), dynamic conv weights, weights that fail validation (tensor.ts).
  */
 import type { InputNode, Node, OpaqueNode, Tensor } from '../ir.js';
 import { activationFromOnnx, type ActivationSpec } from './activations.js';
