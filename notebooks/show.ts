@@ -3,7 +3,7 @@
  *
  * Charts are rendered by the project's plotting module (src/report/plots.ts, vega-lite → SVG →
  * PNG), the same one report.html uses, so a notebook draws exactly the report's charts. Output is
- * PNG, not SVG: Jupyter hides SVG in untrusted notebooks (DESIGN.md §3b). tslab only imports
+ * PNG, not SVG: Jupyter hides SVG in untrusted notebooks (docs/notebooks.md). tslab only imports
  * TypeScript under the notebook's folder, hence this file lives here and imports the compiled public
  * entry (dist/src/index.js), like the notebooks.
  */
