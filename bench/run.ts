@@ -189,7 +189,7 @@ interface NetsResult {
 function renderNets(results: NetsResult[], t: Tables): void {
   t.section('VGG16- and ResNet-18-shaped networks at 224² (random weights), dw-pw, split',
     'Batch 1. Whole model: original and converted timed in alternation in one process; per layer: each replaced conv alone vs its replacement on an input of its shape (ORT runs these as NCHW, so no layout transposes are timed). ' +
-    'vgg16-convs is VGG16\'s 13 convs + 5 pools (no FC head, as DESIGN.md §2); its tfjs-wasm figures are in the forms table above.');
+    'vgg16-convs is VGG16\'s 13 convs + 5 pools (no FC head); its tfjs-wasm figures are in the forms table above.');
   for (const res of results) {
     const name = res.model;
     for (const backend of [...new Set(res.runs.map((o) => o.backend))]) {
