@@ -6,7 +6,7 @@
  *   spatial   every K from one spectrum of the (C·kh)×(N·kw) reshape (exact, Eckart–Young)
  *   tucker2   the HOSVD bound err² ≤ e_out² + e_in² from the two unfoldings' spectra (De Lathauwer
  *             et al. 2000, Property 10); HOOI only lowers it, so the budget is conservative
- *   cp, cp4   every R from one "slice" spectrum (method-ranks.ts cpSliceSpectrum): the slice model
+ *   cp, cp4   every R from one "slice" spectrum (cp.ts cpSliceSpectrum): the slice model
  *             is a rank-R CP whose error is the discarded σ² share, and ALS started from it
  *             (cp.ts init 'slice') only lowers it — an upper bound, so no fit per candidate;
  *             with `realize`, one real fit per grid point (what `compare` shows)
@@ -20,7 +20,7 @@ import { decouple, reconstruct, type NdOrder } from '../decompose/nd.js';
 import { reconstructSpatial, spatial, type SpatialResult } from '../decompose/spatial.js';
 import { unfoldingSingularValues } from '../decompose/vbmf.js';
 import { relFrobeniusError } from '../decompose/tensor.js';
-import { cpSliceSpectrum } from './method-ranks.js';
+import { cpSliceSpectrum } from '../decompose/cp.js';
 import { convMacs, methodMacs, type LayerGeometry, type MethodRanks } from './method-cost.js';
 import { decoupleFactors, planLayer, type GhostSettings, type Method, type MethodSettings } from './methods.js';
 import { spatialNdReplacement, spatialReplacement } from './spatial-rewrite.js';

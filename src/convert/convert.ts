@@ -10,7 +10,7 @@ import { splice, type Replacement } from './splice.js';
 import type { DepthwiseForm } from './nd-rewrite.js';
 import { METHODS, planLayer, type DecomposedLayer, type GhostSettings, type Method, type MethodDetails, type MethodSettings } from './methods.js';
 import { foldSelections } from './fold-selection.js';
-import type { RankRule, RankSpec } from './method-ranks.js';
+import type { RankRule, RankSpec } from '../decompose/rank-rules.js';
 import { macRatio } from './method-cost.js';
 
 export type { Method } from './methods.js';
@@ -35,9 +35,9 @@ export interface ConvertOptions extends SelectOptions {
   order?: NdOrder;
   /** Fixed rank for every layer: ND T, CP R, spatial K (capped at min(C·kh, N·kw)), Tucker-2 R → [min(R, N), min(R, C)]. */
   rank?: number;
-  /** Energy threshold τ ∈ (0, 1]: each layer keeps the smallest rank retaining τ (method-ranks.ts per method). */
+  /** Energy threshold τ ∈ (0, 1]: each layer keeps the smallest rank retaining τ (decompose/rank-rules.ts per method). */
   energy?: number;
-  /** 'vbmf': each layer's rank by empirical variational Bayesian matrix factorisation (method-ranks.ts). */
+  /** 'vbmf': each layer's rank by empirical variational Bayesian matrix factorisation (decompose/rank-rules.ts). */
   rankRule?: RankRule;
   /** Tucker-2: [R_out, R_in] for every layer (each capped at the layer's N and C). */
   tuckerRanks?: [number, number];

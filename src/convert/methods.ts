@@ -1,6 +1,6 @@
 /**
  * Every decomposition method behind one interface: resolve the layer's rank (cheap: fixed, energy
- * or VBMF — method-ranks.ts), which fixes its MACs so unprofitable layers can be skipped before
+ * or VBMF — decompose/rank-rules.ts), which fixes its MACs so unprofitable layers can be skipped before
  * any expensive fit, then decompose and build the stock-layer replacement.
  *
  *   nd          network decoupling (nd-rewrite.ts)                 rank T per channel
@@ -22,7 +22,7 @@ import { dwPwReplacement, pwDwReplacement, type DepthwiseForm } from './nd-rewri
 import { cp3Replacement, cp4Replacement } from './cp-rewrite.js';
 import { tucker2Replacement } from './tucker2-rewrite.js';
 import { spatialFactorConvs, spatialNdReplacement, spatialReplacement } from './spatial-rewrite.js';
-import { cpRank, decoupleBySpec, ruleLabel, spatialRank, tucker2Ranks, type RankSpec } from './method-ranks.js';
+import { cpRank, decoupleBySpec, ruleLabel, spatialRank, tucker2Ranks, type RankSpec } from '../decompose/rank-rules.js';
 import type { MethodRanks } from './method-cost.js';
 import { ghostFromWeights, type GhostFit } from '../decompose/ghost.js';
 import { ghostReplacement } from './ghost-rewrite.js';
