@@ -21,7 +21,7 @@ import { ghostReplacement } from '../convert/ghost-rewrite.js';
 import { preActivationGraph } from './calibrate.js';
 import { mulberry32 } from '../decompose/random.js';
 import { convMacs, methodMacs, type LayerGeometry } from '../convert/method-cost.js';
-import { METHODS, type GhostSettings, type Method } from '../convert/methods.js';
+import { METHODS, methodEntry, type GhostSettings, type Method } from '../convert/methods.js';
 import type { GraphRunner } from './runner.js';
 import type { Batch } from './tfjs-run.js';
 import { localOutputError, referenceActivations } from './layer-alone.js';
@@ -111,14 +111,6 @@ export interface CompareOptions extends SelectOptions {
   onLayer?: (name: string, index: number, total: number) => void;
 }
 
-function pointLabel(c: Candidate): string {
-  if (c.tuckerRanks) return `${c.tuckerRanks[0]}×${c.tuckerRanks[1]}`;
-  if (c.method === 'nd') return `T=${c.rank}`;
-  if (c.method === 'cp' || c.method === 'cp4') return `R=${c.rank}`;
-  if (c.method === 'ghost') return `s=${c.rank}${c.ghostPrimaries !== undefined ? `, m=${c.ghostPrimaries}` : ''}${c.ghostFit === 'data' ? ', data' : ''}`;
-  return c.factorRank !== undefined ? `K=${c.rank}, T=${c.factorRank}` : `K=${c.rank}`;
-}
-
 export async function compareGraph(input: Graph, opts: CompareOptions = {}): Promise<CompareReport> {
   const methods = opts.methods ?? [...METHODS];
   for (const m of methods) if (!METHODS.includes(m)) throw new Error(`--methods "${m}": choose from ${METHODS.join(', ')}`);
@@ -158,7 +150,7 @@ export async function compareGraph(input: Graph, opts: CompareOptions = {}): Pro
       }
       points.push({
         method: c.method, rank: c.rank, ...(c.tuckerRanks ? { tuckerRanks: c.tuckerRanks } : {}), ...(c.factorRank !== undefined ? { factorRank: c.factorRank } : {}),
-        label: pointLabel(c), macs: c.macs, macsKept: c.macs / before, kernelRelError: Math.sqrt(c.error), outputRelError,
+        label: methodEntry(c.method).pointLabel(c), macs: c.macs, macsKept: c.macs / before, kernelRelError: Math.sqrt(c.error), outputRelError,
       });
     }
     const [n, cin, kh, kw] = conv.kernel.shape;
