@@ -29,7 +29,7 @@ export interface LayerPlan {
 }
 
 export interface ConvertOptions extends SelectOptions {
-  /** nd (default), cp, cp4, tucker2, spatial, spatial-nd (methods.ts). */
+  /** nd (default), cp, cp4, tucker2, spatial, spatial-nd, ghost (methods.ts REGISTRY). */
   method?: Method;
   /** ND ordering (also for the ND inside spatial-nd). */
   order?: NdOrder;

@@ -1,9 +1,8 @@
 /**
  * MACs of one conv's replacement, per method (each MethodEntry's macs, from the decompose/ cost
- * helpers) — the one formula
- * the keep-unprofitable rule, the speed budget and `compare` share. Every method's first 1×1 (CP,
- * Tucker-2, ND PW→DW) and SD's vertical factor run before the stride is (fully) applied, so the
- * input size matters, not just the output size.
+ * helpers): the one formula the keep-unprofitable rule, the speed budget and `compare` share.
+ * Every method's first 1×1 (CP, Tucker-2, ND PW→DW) and SD's vertical factor run before the
+ * stride is (fully) applied, so the input size matters, not just the output size.
  */
 import type { Conv2DNode } from '../models/ir.js';
 import type { LayerGeometry, Method, MethodRanks } from './method-types.js';
