@@ -152,12 +152,20 @@ export function buildReport(original: Graph, conv: Conversion, errors: Conversio
   };
 }
 
+type ReportedDetails = Omit<MethodDetails, 'rankCapped'>;
+
+/**
+ * Where each method detail goes in a layer of report.json (after the common fields). A Record, so
+ * a new MethodDetails field does not compile until it has its place here.
+ */
+const DETAIL_ORDER: Record<keyof ReportedDetails, number> = { ghost: 0, ranks: 1, factorRanks: 2, fit: 3, iterations: 4, converged: 5, degenerate: 6, warnings: 7, rankRule: 8 };
+const DETAIL_KEYS = (Object.keys(DETAIL_ORDER) as (keyof ReportedDetails)[]).sort((a, b) => DETAIL_ORDER[a] - DETAIL_ORDER[b]);
+
 /**
  * The method's details as the report shows them: every one a method has, except for ND with a
  * fixed or energy rank, whose record says it all already.
  */
-function reportedDetails(l: LayerConversion): Omit<MethodDetails, 'rankCapped'> {
+function reportedDetails(l: LayerConversion): ReportedDetails {
   if (l.method === 'nd' && (l.rankRule === undefined || l.rankRule === 'fixed' || l.rankRule.startsWith('energy'))) return {};
-  const details = { ghost: l.ghost, ranks: l.ranks, factorRanks: l.factorRanks, fit: l.fit, iterations: l.iterations, converged: l.converged, degenerate: l.degenerate, warnings: l.warnings, rankRule: l.rankRule };
-  return Object.fromEntries(Object.entries(details).filter(([, v]) => v !== undefined));
+  return Object.fromEntries(DETAIL_KEYS.filter((k) => l[k] !== undefined).map((k) => [k, l[k]]));
 }
