@@ -8,10 +8,8 @@ import { progress } from '../progress.js';
 import { addPreprocessOptions, preprocessFlags } from '../preprocess-options.js';
 import { UsageError } from '../../src/usage-error.js';
 import { METHODS, type Method } from '../../src/convert/methods.js';
-import { renderTable } from '../../src/report/table.js';
-import { formatCount } from '../../src/models/cost.js';
-import type { BudgetReport } from '../../src/convert/budget-plan.js';
-import type { ConversionReport } from '../../src/report/conversion-report.js';
+import { methodLines } from '../../src/report/method-lines.js';
+import { budgetText } from '../../src/report/budget-text.js';
 
 export function registerConvert(program: Command): void {
   const cmd = program
@@ -93,45 +91,4 @@ function checkFormats(names: string[]): OutputFormat[] {
 function checkMethods(names: string[]): Method[] {
   for (const m of names) if (!METHODS.includes(m as Method)) throw new UsageError(`--methods "${m}": choose from ${METHODS.join(', ')}`);
   return names as Method[];
-}
-
-/** What only some methods report (the table above shows every method's rank as T/max). */
-function methodLines(r: ConversionReport): string[] {
-  const lines: string[] = [];
-  for (const l of r.layers as (ConversionReport['layers'][number] & { ranks?: number[]; factorRanks?: number[]; fit?: number; iterations?: number; warnings?: string[]; rankRule?: string })[]) {
-    const g = (l as { ghost?: { ratio: number; kernelSize: number; fit: string; primaries: number; promoted: number; meanR2: number; order?: string } }).ghost;
-    if (g) lines.push(`${l.name}: ghost s = ${g.ratio}, d = ${g.kernelSize}, ${g.fit} fit: ${g.primaries} primaries (${g.promoted} promoted), mean ghost R² ${g.meanR2.toFixed(3)}${g.order ? `; channel order ${g.order}` : ''}`);
-    const parts = [l.ranks && `ranks [R_out, R_in] = [${l.ranks.join(', ')}]`, l.factorRanks && `factor T = ${l.factorRanks.join('/')}`, l.fit !== undefined && `fit ${l.fit.toFixed(4)}`, l.iterations !== undefined && `${l.iterations} iterations`, l.rankRule && l.rankRule !== 'fixed' && `rank by ${l.rankRule}`].filter(Boolean);
-    if ((l.method !== 'nd' && !g) || parts.length) lines.push(`${l.name}: ${l.method}${parts.length ? `, ${parts.join(', ')}` : ''}`);
-    for (const w of l.warnings ?? []) lines.push(`  warning: ${w}`);
-  }
-  return lines;
-}
-
-function budgetText(b: BudgetReport): string {
-  const ms = (x: number | undefined) => (x === undefined ? '' : x.toFixed(2));
-  const rows = b.layers.map((l) => [
-    l.name, `${l.method}${l.order && l.order !== 'dw-pw' ? ` ${l.order}` : ''}${l.form === 'merged' ? ' merged' : ''}`,
-    l.method === 'keep' ? '' : l.tuckerRanks ? l.tuckerRanks.join('×') : `${l.rank}${l.factorRank !== undefined ? `/T${l.factorRank}` : ''}`,
-    formatCount(l.macsBefore), formatCount(l.macsAfter),
-    ...(b.by === 'latency' ? [ms(l.msBefore), ms(l.msAfter), l.speedupInterval ? `${ms(l.measuredSpeedup)}× [${ms(l.speedupInterval[0])}–${ms(l.speedupInterval[1])}]` : ''] : []),
-    `${(l.kernelRelError * 100).toFixed(2)}%${l.errorKind === 'bound' ? ' (≤)' : ''}`,
-  ]);
-  const head = ['layer', 'method', 'rank', 'MACs before', 'after', ...(b.by === 'latency' ? ['ms before', 'after', 'layer speedup [95 %]'] : []), 'kernel err'];
-  const lines = [
-    '',
-    `speed budget (${b.by}, methods ${b.methods.join(', ')}): target ${b.targetSpeedup}×, achieved ${b.achievedSpeedup.toFixed(3)}× ` +
-      `(${b.unit === 'ms' ? `${b.totalBefore.toFixed(2)} → ${b.totalAfter.toFixed(2)} ms predicted` : `${formatCount(b.totalBefore)} → ${formatCount(b.totalAfter)} MACs`}), ` +
-      `Σ kernel err² ${b.totalError.toExponential(3)}; MACs ${b.macs.speedup.toFixed(3)}×`,
-    renderTable(head, rows, ['l', 'l', 'l']),
-  ];
-  if (b.search) lines.push(`search: ${b.search.candidateSeconds.toFixed(1)} s for candidates; ${b.search.cpLayers ? `${b.search.fitSeconds.toFixed(1)} s of ALS shared by ${b.search.cpLayers} CP layers (--budget-seconds ${b.search.budgetSeconds})` : 'no fits needed'}`);
-  if (b.latencyCache) lines.push(`candidate timings: ${b.latencyCache.hits} from the cache, ${b.latencyCache.timed} timed, ${b.latencyCache.pruned} dropped untimed (a lower rank of the same realisation was already slower than the conv)${b.latencyCache.file ? ` (cache ${b.latencyCache.file})` : ''}`);
-  if (b.measured) {
-    const m = b.measured;
-    lines.push(`measured on ${m.backend}${m.threads ? ` (${m.threads} threads)` : ''}: ${m.msBefore.toFixed(2)} → ${m.msAfter.toFixed(2)} ms, ${m.speedup.toFixed(2)}× [95 % ${m.speedupInterval[0].toFixed(2)}–${m.speedupInterval[1].toFixed(2)}], ` +
-      `${m.runs} interleaved runs each, stopped by ${m.stoppedBy}; load average ${m.load.before.toFixed(2)} → ${m.load.after.toFixed(2)} on ${m.load.cores} cores; ` +
-      `measured / MAC speedup ${(m.speedup / b.macs.speedup).toFixed(2)}`);
-  }
-  return lines.join('\n');
 }
