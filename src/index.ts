@@ -57,4 +57,5 @@ export { sweepText, evalText, latencyText } from './report/measure-tables.js';
 export { sweepCharts, renderSvg, renderPng, type VegaLiteSpec, type SweepCharts } from './report/plots.js';
 export { sweepFiles } from './report/sweep-files.js';
 export { sweepHtml } from './report/html.js';
-export { compareGraph, compareTable, compareFiles, type CompareOptions, type CompareReport } from './report/compare.js';
+export { compareGraph, type CompareOptions, type CompareReport } from './eval/compare.js';
+export { compareTable, compareFiles } from './report/compare.js';
