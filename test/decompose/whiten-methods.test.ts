@@ -92,7 +92,7 @@ describe('activation-aware spatial', () => {
     // Independent oracle: ml-matrix's square roots and SVD.
     const sqrt = (x: Float64Array, n: number) => {
       const e = new SVD(new Matrix(Array.from({ length: n }, (_, i) => Array.from(x.subarray(i * n, (i + 1) * n)))));
-      return e.U.mmul(Matrix.diag(e.diagonal.map(Math.sqrt))).mmul(e.V.transpose());
+      return e.leftSingularVectors.mmul(Matrix.diag(e.diagonal.map(Math.sqrt))).mmul(e.rightSingularVectors.transpose());
     };
     const mm = unfoldSpatial(w);
     const M = new Matrix(Array.from({ length: 12 }, (_, i) => Array.from(mm.subarray(i * 15, (i + 1) * 15))));
