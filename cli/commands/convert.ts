@@ -49,7 +49,7 @@ export function registerConvert(program: Command): void {
     .option('--calibrate <data>', 'refit each replaced layer\'s last 1×1 conv by least squares on unlabelled data: fashion-mnist-train[:N] or images:<folder>')
     .option('--calib-samples <n>', 'calibration images (or photo tiles)', int)
     .option('--calib-tile <px>', 'photo tile side for models that take any size (default 64)', int)
-    .addOption(new Option('--calib-mode <m>', 'joint refits every factor of ND, Tucker-2 and spatial layers against the layer output (others: last factor); lsq refits only the last factor; bias only shifts the bias').choices(['joint', 'lsq', 'bias']).default('joint'))
+    .addOption(new Option('--calib-mode <m>', 'joint refits every factor of ND, Tucker-2, spatial and CP layers against the layer output (others: last factor); lsq refits only the last factor; bias only shifts the bias').choices(['joint', 'lsq', 'bias']).default('joint'))
     .option('--refit-rounds <n>', 'joint calibration: block-coordinate rounds per layer (default 8)', int)
     .option('--no-data-aware', 'joint calibration: do not also try the activation-whitened decomposition (plain start only)')
     .option('--no-eval', 'skip running the models (costs and kernel errors only)')

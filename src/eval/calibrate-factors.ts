@@ -1,20 +1,21 @@
 /**
- * Joint calibration of a Tucker-2 or spatial layer (docs/data-aware.md §6): the second moments of
+ * Joint calibration of a Tucker-2, spatial or CP layer (docs/data-aware.md §6): the second moments of
  * its input patches through the network converted so far, against the original layer's
  * pre-activation output; then every factor is refit by block-coordinate least squares
  * (decompose/factor-refit.ts), starting from the spliced (plain) factors and, when data-aware,
- * also from the activation-whitened closed form (tucker2-whiten.ts, spatial-whiten.ts) of the same
- * statistics. The lower output error wins; the factors are written back into the spliced nodes.
+ * also from the activation-whitened closed form (tucker2-whiten.ts, spatial-whiten.ts; CP:
+ * cp-whiten.ts's whitened CP-ALS) of the same statistics. The lower output error wins; the factors are written back into the spliced nodes.
  */
 import type { Conv2DNode, Graph } from '../models/ir.js';
 import { factorBias, factorError, refitFactors, type MultilinearModel } from '../decompose/factor-refit.js';
 import type { CentredMoments } from '../decompose/moments.js';
 import { spatialModel, whitenedSpatial } from '../decompose/spatial-whiten.js';
 import { tucker2Model, whitenedTucker2 } from '../decompose/tucker2-whiten.js';
+import { cpModel, whitenedCp } from '../decompose/cp-whiten.js';
 import { layerMoments, type NdLayerRefit, type NdLayerRefitInput } from './calibrate-nd.js';
 
 /** The methods whose factors this refits, and the suffixes of their spliced nodes in factor order. */
-const ROLES = { tucker2: ['/in', '/core', '/out'], spatial: ['/v', '/h'] } as const;
+const ROLES = { tucker2: ['/in', '/core', '/out'], spatial: ['/v', '/h'], cp: ['/in', '/dw', '/out'], cp4: ['/in', '/dwv', '/dwh', '/out'] } as const;
 export type FactorMethod = keyof typeof ROLES;
 
 export function isFactorMethod(method: string): method is FactorMethod {
@@ -33,6 +34,11 @@ function setup(method: FactorMethod, conv: Conv2DNode, nodes: Conv2DNode[]): Set
     return { model: tucker2Model({ N, C, K: kh * kw, ranks }), whitened: (m) => whitenedTucker2(conv.kernel, m, ranks, { name: conv.name }) };
   }
   const rank = nodes[0].kernel.shape[0];
+  if (method === 'cp' || method === 'cp4') {
+    const four = method === 'cp4';
+    // The whitened start is a CP-ALS of its own: bounded like the budget's final fits.
+    return { model: cpModel({ N, C, kh, kw, rank }, four), whitened: (m) => whitenedCp(conv.kernel, m, four, { rank, maxSeconds: 30, name: conv.name }) };
+  }
   return { model: spatialModel({ N, C, kh, kw, rank }), whitened: (m) => whitenedSpatial(conv.kernel, m, rank) };
 }
 

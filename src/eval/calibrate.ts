@@ -21,7 +21,7 @@ export const CALIBRATION_MODES: CalibrationMode[] = ['joint', 'lsq', 'bias'];
 
 export interface CalibrationOptions {
   /**
-   * 'joint' (default) refits every factor of network-decoupled, Tucker-2 and spatial layers against
+   * 'joint' (default) refits every factor of network-decoupled, Tucker-2, spatial and CP layers against
    * the layer's output (calibrate-nd.ts, calibrate-factors.ts) and the last linear factor of the others; 'lsq' refits only the last linear
    * factor; 'bias' only shifts the bias (cheaper, weaker).
    */
@@ -47,7 +47,7 @@ export interface LayerCalibration {
   relErrorBefore: number | null;
   relErrorAfter: number | null;
   skipped?: string;
-  /** 'joint' on ND, Tucker-2 and spatial layers: which decomposition the kept refit started from. */
+  /** 'joint' on ND, Tucker-2, spatial and CP layers: which decomposition the kept refit started from. */
   start?: 'plain' | 'whitened';
   /** 'joint': input statistics kept whole ('full') or per channel ('blocks'). */
   statistics?: 'full' | 'blocks';

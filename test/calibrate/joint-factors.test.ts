@@ -37,9 +37,10 @@ async function outputRelError(original: Graph, converted: Graph, batches: Batch[
 const CASES: ConvertOptions[] = [
   { method: 'tucker2', tuckerRanks: [8, 8], layers: ['conv3_1'] },
   { method: 'spatial', rank: 8, layers: ['conv3_1'] },
+  { method: 'cp', rank: 16, layers: ['conv3_1'] },
 ];
 
-describe('joint calibration of Tucker-2 and spatial factors on fmnist-vgg (training images, fixed seeds)', () => {
+describe('joint calibration of Tucker-2, spatial and CP factors on fmnist-vgg (training images, fixed seeds)', () => {
   for (const c of CASES) {
     it(`${c.method}: activation-aware + joint refit is never worse than plain + last-factor refit, no step raises a layer's error`, async () => {
       const graph = await loadGraph(path.join(ROOT, 'fixtures/models/fmnist-vgg'));
