@@ -7,7 +7,8 @@
  *  - the output-side factor X (Ŵ = X·B, B = p×F from the other factors) is solved exactly: every
  *    row shares the Gram B Σx Bᵀ (p×p), the right-hand sides are B Σxy — one Cholesky;
  *  - every other factor by conjugate gradients from its current value on the normal equations
- *    Jᵀ(I ⊗ Σx)J θ = Jᵀ vec(Σxyᵀ), J the (linear) map θ → Ŵ: a product costs one Ŵ·Σx (N·F²),
+ *    Jᵀ(I ⊗ Σx)J θ = Jᵀ vec(Σxyᵀ), J the (linear) map θ → Ŵ: a product costs one B(θ)·Σx (p·F²,
+ *    p the output factor's inner size, or Ŵ·Σx, N·F², when p ≥ N),
  *    so nothing of size (factor)² is ever formed (Tucker-2's input factor couples every channel
  *    and tap through Σx, so its Gram would be (C·R1)² built at C²R1²K² cost).
  * Every solve is proximal ((G + ρI)θ = r + ρθ₀; CG from θ₀ only lowers a convex quadratic), so no
@@ -15,7 +16,7 @@
  * With Σxy = Σx Wᵀ and E‖y − μy‖² = tr(W Σx Wᵀ) the same E is the whitened error
  * tr((W − Ŵ) Σx (W − Ŵ)ᵀ): the activation-aware decompositions use this refit for their ALS.
  */
-import { gemmNT } from './linalg.js';
+import { gemmNT, transpose } from './linalg.js';
 import type { CentredMoments } from './moments.js';
 import { proximalSolve } from './nd-refit.js';
 
@@ -125,8 +126,17 @@ function dot(a: Float64Array, b: Float64Array): number {
 
 function cgStep(model: MultilinearModel, f: Float64Array[], i: number, m: RefitMoments, o: Required<FactorRefitOptions>): Float64Array | null {
   const { N, F } = model;
-  const at = (theta: Float64Array) => model.kernel(f.map((x, j) => (j === i ? theta : x)));
-  const hess = (theta: Float64Array) => model.adjoint(i, f, covApply(m, at(theta), N));
+  const withTheta = (theta: Float64Array) => f.map((x, j) => (j === i ? theta : x));
+  // Ŵ(θ)Σx = X·(B(θ)Σx) with X the output factor (N×p): p·F² + N·p·F instead of N·F² when p < N.
+  const x0 = f[model.outputFactor];
+  const hess = (theta: Float64Array) => {
+    const { b, p } = model.basis(withTheta(theta));
+    if (p >= N) return model.adjoint(i, f, covApply(m, model.kernel(withTheta(theta)), N));
+    const bs = covApply(m, b, p);
+    const ws = new Float64Array(N * F);
+    gemmNT(x0, transpose(bs, p, F), ws, { m: N, n: F, k: p });
+    return model.adjoint(i, f, ws);
+  };
   const x = f[i].slice();
   const sxyT = new Float64Array(N * F);
   for (let fi = 0; fi < F; fi++) for (let n = 0; n < N; n++) sxyT[n * F + fi] = m.cross[fi * N + n];
