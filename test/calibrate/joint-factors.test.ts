@@ -51,6 +51,8 @@ describe('joint calibration of Tucker-2, spatial and CP factors on fmnist-vgg (t
       const plain = await run({ mode: 'lsq' });
       const joint = await run({ mode: 'joint', rounds: 2 });
       const noAware = await run({ mode: 'joint', rounds: 2, dataAware: false });
+      // Every layer went through the joint refit (full statistics), whichever result was kept.
+      expect(joint.layers.every((l) => l.start !== undefined && l.statistics === 'full')).toBe(true);
       expect(await outputRelError(graph, joint.graph, data.batches)).toBeLessThanOrEqual(await outputRelError(graph, plain.graph, data.batches));
       for (const l of joint.outputCheck?.kept === 'joint' ? joint.layers : []) {
         expect(l.statistics).toBe('full');
