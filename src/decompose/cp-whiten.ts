@@ -9,13 +9,12 @@
  * by CG), from whichever of the plain and whitened CP has the lower whitened error.
  */
 import { cp3, cp4, type Cp3Result, type Cp4Result, type CpOptions } from './cp.js';
-import { weightTargetMoments, type MultilinearModel } from './factor-refit.js';
+import { kernel64, refitBestStart, weightTargetMoments, type AwareResult, type MultilinearModel } from './factor-refit.js';
 import { partialTraces } from './kron-moments.js';
 import { gemmNT, transpose } from './linalg.js';
 import type { CentredMoments } from './moments.js';
 import { sqrtAndPinv } from './nd-whiten.js';
 import type { Tensor } from './tensor.js';
-import { kernel64, refitBestStart, type AwareResult } from './tucker2-whiten.js';
 
 export interface CpDims {
   N: number;

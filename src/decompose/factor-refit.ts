@@ -19,6 +19,7 @@
 import { gemmNT, transpose } from './linalg.js';
 import type { CentredMoments } from './moments.js';
 import { proximalSolve } from './nd-refit.js';
+import type { Tensor } from './tensor.js';
 
 /** What the refit needs of the statistics (full or per-channel covariance). */
 export type RefitMoments = Pick<CentredMoments, 'channels' | 'taps' | 'outputs' | 'form' | 'cov' | 'cross' | 'meanX' | 'meanY' | 'yVar'>;
@@ -201,4 +202,26 @@ export function refitFactors(model: MultilinearModel, init: Float64Array[], m: R
     if (!(bestErr < before * (1 - 1e-6))) break;
   }
   return { factors: best, bias: factorBias(model.kernel(best), m), errors, error: bestErr };
+}
+
+export interface AwareResult<T> {
+  factors: T;
+  /** Which start the ALS kept, and the whitened errors tr(ΔΣxΔᵀ) of the plain fit and of the result. */
+  start: 'plain' | 'whitened';
+  plainError: number;
+  error: number;
+}
+
+/** W as N×F float64. */
+export function kernel64(kernel: Tensor): Float64Array {
+  return Float64Array.from(kernel.data);
+}
+
+/** Better start of the two by the target's E, then the joint refit on it. */
+export function refitBestStart<T extends Float64Array[]>(model: MultilinearModel, starts: { plain: T; whitened: T }, target: RefitMoments, rounds?: number): AwareResult<T> {
+  const plainError = factorError(model.kernel(starts.plain), target);
+  const whitenedError = factorError(model.kernel(starts.whitened), target);
+  const start = whitenedError < plainError ? 'whitened' : 'plain';
+  const fit = refitFactors(model, starts[start], target, { rounds });
+  return { factors: fit.factors as T, start, plainError, error: fit.error };
 }

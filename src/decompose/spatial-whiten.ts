@@ -9,7 +9,7 @@
  * Then the joint refit on the exact whitened error (factor-refit.ts: H exactly, V by CG) from the
  * better of the plain and whitened factors: never worse than plain spatial in that error.
  */
-import { weightTargetMoments, type MultilinearModel } from './factor-refit.js';
+import { kernel64, refitBestStart, weightTargetMoments, type AwareResult, type MultilinearModel } from './factor-refit.js';
 import { partialTraces } from './kron-moments.js';
 import { gemmNT, gramRows, transpose } from './linalg.js';
 import type { CentredMoments } from './moments.js';
@@ -17,7 +17,6 @@ import { sqrtAndPinv } from './nd-whiten.js';
 import { spatial, unfoldSpatial, type SpatialResult } from './spatial.js';
 import { symEig } from './symeig.js';
 import type { Tensor } from './tensor.js';
-import { kernel64, refitBestStart, type AwareResult } from './tucker2-whiten.js';
 
 /** Spatial factors in float64, spatial.ts layouts: vertical [K, C, kh], horizontal [N, K, kw]. */
 export type SpatialFactors64 = [vertical: Float64Array, horizontal: Float64Array];

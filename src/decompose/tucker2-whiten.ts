@@ -10,7 +10,7 @@
  * by CG) from whichever of the plain and the whitened factors has the lower whitened error, so the
  * result is never worse than plain Tucker-2 in that error; at full ranks both are exact.
  */
-import { refitFactors, factorError, weightTargetMoments, type MultilinearModel, type RefitMoments } from './factor-refit.js';
+import { kernel64, refitBestStart, weightTargetMoments, type AwareResult, type MultilinearModel } from './factor-refit.js';
 import { partialTraces } from './kron-moments.js';
 import { gemmNT, transpose } from './linalg.js';
 import type { CentredMoments } from './moments.js';
@@ -132,28 +132,6 @@ export function whitenedTucker2(kernel: Tensor, m: Moments, ranks: [number, numb
   const core = new Float64Array(R2 * R1 * K);
   gemmNT(Float64Array.from(t.core.data), sb.sInv, core, { m: R2 * R1, n: K, k: K });
   return [first, core, Float64Array.from(t.last.data)];
-}
-
-export interface AwareResult<T> {
-  factors: T;
-  /** Which start the ALS kept, and the whitened errors tr(ΔΣxΔᵀ) of the plain fit and of the result. */
-  start: 'plain' | 'whitened';
-  plainError: number;
-  error: number;
-}
-
-/** W as N×F float64. */
-export function kernel64(kernel: Tensor): Float64Array {
-  return Float64Array.from(kernel.data);
-}
-
-/** Better start of the two by the target's E, then the joint refit on it. */
-export function refitBestStart<T extends Float64Array[]>(model: MultilinearModel, starts: { plain: T; whitened: T }, target: RefitMoments, rounds?: number): AwareResult<T> {
-  const plainError = factorError(model.kernel(starts.plain), target);
-  const whitenedError = factorError(model.kernel(starts.whitened), target);
-  const start = whitenedError < plainError ? 'whitened' : 'plain';
-  const fit = refitFactors(model, starts[start], target, { rounds });
-  return { factors: fit.factors as T, start, plainError, error: fit.error };
 }
 
 /** Activation-aware Tucker-2: closed form, then ALS on the whitened error (never worse than plain in it). */
