@@ -44,6 +44,11 @@ export interface FactorRefitOptions {
   cgIterations?: number;
   /** Proximal ridge relative to the step's curvature (default 1e-6). */
   relRidge?: number;
+  /**
+   * Multiply-adds one CG step may spend (default 2e10, ~10 s here): on wide layers (VGG16's
+   * 512-channel convs, a product ~3·10⁹) fewer iterations; a cut-short CG still only lowers E.
+   */
+  maxStepMacs?: number;
 }
 
 export interface FactorRefitResult {
@@ -181,7 +186,11 @@ export function factorBias(w: Float64Array, m: RefitMoments): Float64Array {
 
 /** Rounds of block steps from `init` (output factor first); the best factors seen and their bias. */
 export function refitFactors(model: MultilinearModel, init: Float64Array[], m: RefitMoments, opts: FactorRefitOptions = {}): FactorRefitResult {
-  const o: Required<FactorRefitOptions> = { rounds: opts.rounds ?? 6, cgIterations: opts.cgIterations ?? 40, relRidge: opts.relRidge ?? 1e-6 };
+  const o: Required<FactorRefitOptions> = { rounds: opts.rounds ?? 6, cgIterations: opts.cgIterations ?? 40, relRidge: opts.relRidge ?? 1e-6, maxStepMacs: opts.maxStepMacs ?? 2e10 };
+  // One CG product: B(θ)Σx and X·(that), or Ŵ(θ)Σx when the output factor is not narrower than N.
+  const p = model.basis(init).p;
+  const productMacs = p < model.N ? p * model.F * (model.F + model.N) : model.N * model.F * model.F;
+  o.cgIterations = Math.min(o.cgIterations, Math.max(3, Math.floor(o.maxStepMacs / productMacs)));
   let best = init.map((x) => x.slice());
   let bestErr = factorError(model.kernel(best), m);
   const errors = [bestErr];
