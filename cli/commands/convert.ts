@@ -7,7 +7,7 @@ import { validateRankOptions } from '../../src/convert/convert.js';
 import { progress } from '../progress.js';
 import { addPreprocessOptions, preprocessFlags } from '../preprocess-options.js';
 import { UsageError } from '../../src/usage-error.js';
-import { METHODS, type Method } from '../../src/convert/methods.js';
+import { METHODS, REGISTRY, type Method } from '../../src/convert/methods.js';
 import { methodLines } from '../../src/report/method-lines.js';
 import { budgetText } from '../../src/report/budget-text.js';
 
@@ -17,7 +17,7 @@ export function registerConvert(program: Command): void {
     .description('decompose every eligible conv and write the converted model + report.json')
     .argument('<model>', 'model.json (TF.js LayersModel), its folder, an .onnx file, or a Keras .keras / .h5 file')
     .requiredOption('-o, --out <dir>', 'output folder (written atomically; never the input folder)')
-    .addOption(new Option('--method <m>', 'decomposition method: nd (network decoupling), cp / cp4 (CP 3-/4-way), tucker2, spatial (k×1 then 1×k), spatial-nd (spatial, then ND on each factor)').choices([...METHODS]).default('nd'))
+    .addOption(new Option('--method <m>', `decomposition method: ${METHODS.map((m) => `${m} (${REGISTRY[m].summary})`).join('; ')}`).choices([...METHODS]).default('nd'))
     .addOption(new Option('--order <o>', 'network-decoupling ordering').choices(['dw-pw', 'pw-dw']).default('dw-pw'))
     .option('--rank <T>', 'components kept per channel (1..k²)', int)
     .option('--energy <τ>', 'keep the smallest T whose channel-averaged retained energy ≥ τ, τ ∈ (0, 1]', num)
@@ -48,7 +48,7 @@ export function registerConvert(program: Command): void {
     .option('--calib-samples <n>', 'calibration images (or photo tiles)', int)
     .option('--calib-tile <px>', 'photo tile side for models that take any size (default 64)', int)
     .addOption(new Option('--calib-mode <m>', 'joint refits every factor of ND, Tucker-2, spatial and CP layers against the layer output (others: last factor); lsq refits only the last factor; bias only shifts the bias').choices(['joint', 'lsq', 'bias']).default('joint'))
-    .option('--refit-rounds <n>', 'joint calibration: block-coordinate rounds per layer (default 8)', int)
+    .option('--refit-rounds <n>', 'joint calibration: block-coordinate rounds per layer (default 8 for nd, 6 for tucker2, spatial, cp, cp4)', int)
     .option('--no-data-aware', 'joint calibration: do not also try the activation-whitened decomposition (plain start only)')
     .option('--no-eval', 'skip running the models (costs and kernel errors only)')
     .addOption(new Option('--backend <b>', 'runtime for the measurement: tfjs backends, or ort (onnxruntime)').choices(RUNTIME_CHOICES).default('auto'))

@@ -195,6 +195,8 @@ export type CapRank = (label: string, asked: number | undefined, max: number) =>
  * (methods.ts REGISTRY holds one per Method; docs/adding-a-method.md).
  */
 export interface MethodEntry {
+  /** What the method builds, as `--method`'s help lists it. */
+  summary: string;
   /**
    * A fixed rank spec with ranks above this layer's maximum capped (via `cap`, which notes each
    * cap); other notes about the spec go to `notes`. Absent: nothing to cap.

@@ -28,7 +28,7 @@ export interface CalibrationOptions {
   mode?: CalibrationMode;
   /** 'joint': also start from the activation-whitened decomposition, keep the better (default true). */
   dataAware?: boolean;
-  /** 'joint': block-coordinate rounds per layer (default 8). */
+  /** 'joint': block-coordinate rounds per layer (default 8 for ND, 6 for the multilinear methods: calibrate-factors.ts). */
   rounds?: number;
   /** Most sampled output pixels per layer (default 8192; at most 24 per refit weight of an output). */
   rowsPerLayer?: number;

@@ -11,6 +11,7 @@ import type { Candidate, MethodEntry } from '../method-types.js';
 function cpEntry(separable: boolean): MethodEntry {
   const method = separable ? 'cp4' : 'cp';
   const entry: MethodEntry = {
+    summary: separable ? 'CP 4-way: 1×1 → dw k×1 → dw 1×k → 1×1' : 'CP 3-way: 1×1 → dw k×k → 1×1',
     capFixed([N, C, kh, kw], spec, { cap }) {
       return { ...spec, rank: cap('R', spec.rank, kh * kw * Math.min(N, C)) };
     },

@@ -7,6 +7,7 @@ import type { Candidate, MethodEntry, MethodSettings } from '../method-types.js'
 export const GHOST_RATIOS = [2, 3, 4, 6, 8] as const;
 
 export const ghost: MethodEntry = {
+  summary: 'Ghost module: primary conv → d×d depthwise ghosts → concat',
   plan(conv, spec, s, rule) {
     const [N] = conv.kernel.shape;
     const name = conv.name;

@@ -6,6 +6,7 @@ import { discardedShares, realizeWith } from '../candidate-grid.js';
 import type { Candidate, MethodEntry } from '../method-types.js';
 
 export const nd: MethodEntry = {
+  summary: 'network decoupling: T depthwise filters per channel + 1×1',
   capFixed(shape, spec, { order, cap }) {
     const [, C, kh, kw] = shape;
     return { ...spec, rank: cap('T', spec.rank, order === 'dw-pw' ? kh * kw : Math.min(C, kh * kw)) };

@@ -31,6 +31,7 @@ function resolveSpatial(conv: Conv2DNode, spec: RankSpec): { K: number; sd: Spat
 }
 
 export const spatial: MethodEntry = {
+  summary: 'k×1 then 1×k',
   capFixed: (shape, spec, { cap }) => capK(shape, spec, cap),
   plan(conv, spec, _s, rule): PlannedLayer {
     const [N, C, kh, kw] = conv.kernel.shape;
@@ -110,6 +111,7 @@ function planSpatialNd(conv: Conv2DNode, asked: RankSpec, s: MethodSettings, rul
 }
 
 export const spatialNd: MethodEntry = {
+  summary: 'spatial, then ND on each factor',
   capFixed(shape, spec, { order, cap, notes }) {
     const out = capK(shape, spec, cap);
     if (spec.factorRank !== undefined && Number.isInteger(out.rank)) {

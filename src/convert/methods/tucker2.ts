@@ -7,6 +7,7 @@ import { discardedShares, profitableMax, realizeWith } from '../candidate-grid.j
 import type { Candidate, MethodEntry } from '../method-types.js';
 
 export const tucker2: MethodEntry = {
+  summary: '1×1 → k×k core → 1×1',
   capFixed([N, C], spec, { cap, notes }) {
     if (spec.tuckerRanks) return { ...spec, tuckerRanks: [cap('R_out', spec.tuckerRanks[0], N) as number, cap('R_in', spec.tuckerRanks[1], C) as number] };
     if (spec.rank !== undefined && (spec.rank > N || spec.rank > C)) notes.push(`R ${spec.rank} → [${Math.min(spec.rank, N)}, ${Math.min(spec.rank, C)}]`);
