@@ -2,7 +2,7 @@
  * Merged vs split depthwise (issue item 6): for T = 1…6, which layout of the T depthwise
  * components runs faster on each backend — one DepthwiseConv with depth_multiplier T (merged,
  * Keras SeparableConv2D) or T multiplier-1 depthwise convs + Concatenate (split). Measured on the
- * 28²·256 layer of DESIGN.md §2 (alone) and on the whole VGG16 conv stack at 224².
+ * 28²·256 layer of docs/design.md#runtime-facts (alone) and on the whole VGG16 conv stack at 224².
  * The original is timed once per case; split and merged are timed in alternation at each T (the
  * decision between them is what must survive load changes); at T = 1 both forms are the same
  * graph, timed once and listed under both.

@@ -1,8 +1,8 @@
 /**
  * The networks the latency benchmarks time (random seeded weights: speed does not depend on
  * values): VGG16- and ResNet-18-shaped at 224² from the zoo (src/models/zoo), VGG16 as its 13-conv
- * stack (the FC head is 124 M of memory-bound weights that no conv rewrite touches, and is what
- * DESIGN.md §2's figures leave out), and the single 28²·256 3×3 layer of DESIGN.md §2.
+ * stack (the FC head is 124 M of memory-bound weights that no conv rewrite touches), and the
+ * single 28²·256 3×3 layer of the table in docs/design.md#runtime-facts.
  */
 import * as tf from '@tensorflow/tfjs';
 import { buildZooModel } from '../src/models/zoo/index.js';
@@ -29,7 +29,7 @@ export async function resnet18(seed = 1): Promise<Graph> {
   return { ...(await zooGraph('resnet18', seed)), name: 'resnet18' };
 }
 
-/** One 3×3 'same' conv, C = N = 256, on a 28×28 input (DESIGN.md §2's per-layer case). He-normal, seeded. */
+/** One 3×3 'same' conv, C = N = 256, on a 28×28 input (docs/design.md#runtime-facts's per-layer case). He-normal, seeded. */
 export function layer28x256(seed = 1): Graph {
   const C = 256;
   const N = 256;

@@ -3,14 +3,13 @@
  *
  * Charts are rendered by the project's plotting module (src/report/plots.ts, vega-lite → SVG →
  * PNG), the same one report.html uses, so a notebook draws exactly the report's charts. Output is
- * PNG, not SVG: Jupyter hides SVG in untrusted notebooks (DESIGN.md §3b). tslab only imports
- * TypeScript under the notebook's folder, hence this file lives here and imports the compiled dist/.
+ * PNG, not SVG: Jupyter hides SVG in untrusted notebooks (docs/notebooks.md). tslab only imports
+ * TypeScript under the notebook's folder, hence this file lives here and imports the compiled public
+ * entry (dist/src/index.js), like the notebooks.
  */
 import * as tslab from 'tslab';
 import { createCanvas, GlobalFonts, type SKRSContext2D } from '@napi-rs/canvas';
-import { renderPng, type VegaLiteSpec } from '../dist/src/report/plots.js';
-import { renderTable } from '../dist/src/report/table.js';
-import type { RgbImage } from '../dist/src/eval/image.js';
+import { renderPng, renderTable, type VegaLiteSpec, type RgbImage } from '../dist/src/index.js';
 
 /**
  * Without any system font the rasteriser draws charts with no text at all, silently; fail loudly

@@ -166,10 +166,6 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
     if (uncalibrated) uncalibratedErrors = await measureConversion(runner, uncalibrated, original, input.batch, range);
     evaluateSeconds = (performance.now() - t1) / 1000;
   }
-  const report = buildReport(original, conversion, errors, {
-    version: VERSION, model: modelPath, backend, inputShapes, input: input?.description ?? null, decomposeSeconds, evaluateSeconds, calibration, uncalibratedErrors,
-    preprocessing: describePreprocessing(preprocessing, original),
-  });
   if (budget?.timing) {
     const t = await compareGraphs(budget.timing.engine, original, conversion.graph, budget.timing.input);
     budget.report.measured = {
@@ -177,7 +173,10 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
       speedupInterval: [t.low, t.high], runs: t.a.runs, stoppedBy: t.stoppedBy, load: t.load,
     };
   }
-  addMethodFields(report, conversion, budget?.report ?? null);
+  const report = buildReport(original, conversion, errors, {
+    version: VERSION, model: modelPath, backend, inputShapes, input: input?.description ?? null, decomposeSeconds, evaluateSeconds, calibration, uncalibratedErrors,
+    preprocessing: describePreprocessing(preprocessing, original), budget: budget?.report ?? null,
+  });
   if (opts.outDir) await saveConversion(opts.outDir, conversion.graph, report, modelPath, { force: opts.force, formats: opts.formats });
   return { original, conversion, errors, input, preprocessing, report, budget: budget?.report ?? null };
 }
@@ -212,21 +211,6 @@ export async function saveConversion(
   await writeFolderAtomically(outDir, files, { protect: [modelPath], force: opts.force });
 }
 
-
-/**
- * Fields only some methods have (Tucker-2 ranks, CP fit and iterations, spatial-nd factor ranks,
- * how the rank was chosen) and the speed budget, added to the report's JSON as they are.
- */
-function addMethodFields(report: ConversionReport, conversion: Conversion, budget: BudgetReport | null): void {
-  const byName = new Map(conversion.layers.map((l) => [l.name, l]));
-  for (const layer of report.layers) {
-    const l = byName.get(layer.name);
-    if (!l || (l.method === 'nd' && (l.rankRule === undefined || l.rankRule === 'fixed' || l.rankRule.startsWith('energy')))) continue;
-    const extra = { ghost: l.ghost, ranks: l.ranks, factorRanks: l.factorRanks, fit: l.fit, iterations: l.iterations, converged: l.converged, degenerate: l.degenerate, warnings: l.warnings, rankRule: l.rankRule };
-    Object.assign(layer, Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)));
-  }
-  if (budget) Object.assign(report, { budget });
-}
 
 interface PlannedBudget {
   plan: Record<string, LayerPlan>;

@@ -7,11 +7,9 @@ import { validateRankOptions } from '../../src/convert/convert.js';
 import { progress } from '../progress.js';
 import { addPreprocessOptions, preprocessFlags } from '../preprocess-options.js';
 import { UsageError } from '../../src/usage-error.js';
-import { METHODS, type Method } from '../../src/convert/methods.js';
-import { renderTable } from '../../src/report/table.js';
-import { formatCount } from '../../src/models/cost.js';
-import type { BudgetReport } from '../../src/convert/budget-plan.js';
-import type { ConversionReport } from '../../src/report/conversion-report.js';
+import { METHODS, REGISTRY, type Method } from '../../src/convert/methods.js';
+import { methodLines } from '../../src/report/method-lines.js';
+import { budgetText } from '../../src/report/budget-text.js';
 import { accuracyConstraint, addAccuracyOptions, runAccuracyBudget } from './convert-accuracy.js';
 
 export function registerConvert(program: Command): void {
@@ -20,7 +18,7 @@ export function registerConvert(program: Command): void {
     .description('decompose every eligible conv and write the converted model + report.json')
     .argument('<model>', 'model.json (TF.js LayersModel), its folder, an .onnx file, or a Keras .keras / .h5 file')
     .requiredOption('-o, --out <dir>', 'output folder (written atomically; never the input folder)')
-    .addOption(new Option('--method <m>', 'decomposition method: nd (network decoupling), cp / cp4 (CP 3-/4-way), tucker2, spatial (k×1 then 1×k), spatial-nd (spatial, then ND on each factor)').choices([...METHODS]).default('nd'))
+    .addOption(new Option('--method <m>', `decomposition method: ${METHODS.map((m) => `${m} (${REGISTRY[m].summary})`).join('; ')}`).choices([...METHODS]).default('nd'))
     .addOption(new Option('--order <o>', 'network-decoupling ordering').choices(['dw-pw', 'pw-dw']).default('dw-pw'))
     .option('--rank <T>', 'components kept per channel (1..k²)', int)
     .option('--energy <τ>', 'keep the smallest T whose channel-averaged retained energy ≥ τ, τ ∈ (0, 1]', num)
@@ -50,9 +48,9 @@ export function registerConvert(program: Command): void {
     .option('--calibrate <data>', 'refit each replaced layer\'s last 1×1 conv by least squares on unlabelled data: fashion-mnist-train[:N] or images:<folder>')
     .option('--calib-samples <n>', 'calibration images (or photo tiles)', int)
     .option('--calib-tile <px>', 'photo tile side for models that take any size (default 64)', int)
-    .addOption(new Option('--calib-mode <m>', 'joint refits every factor of ND layers against the layer output (others: last factor); lsq refits only the last factor; bias only shifts the bias').choices(['joint', 'lsq', 'bias']).default('joint'))
-    .option('--refit-rounds <n>', 'joint calibration: block-coordinate rounds per layer (default 8)', int)
-    .option('--no-data-aware', 'joint calibration: do not also try the activation-whitened decomposition (plain ND start only)')
+    .addOption(new Option('--calib-mode <m>', 'joint refits every factor of ND, Tucker-2, spatial and CP layers against the layer output (others: last factor); lsq refits only the last factor; bias only shifts the bias').choices(['joint', 'lsq', 'bias']).default('joint'))
+    .option('--refit-rounds <n>', 'joint calibration: block-coordinate rounds per layer (default 8 for nd, 6 for tucker2, spatial, cp, cp4)', int)
+    .option('--no-data-aware', 'joint calibration: do not also try the activation-whitened decomposition (plain start only)')
     .option('--no-eval', 'skip running the models (costs and kernel errors only)')
     .addOption(new Option('--backend <b>', 'runtime for the measurement: tfjs backends, or ort (onnxruntime)').choices(RUNTIME_CHOICES).default('auto'))
     .option('--threads <n>', 'onnxruntime intra-op threads', int, 2)
@@ -96,45 +94,4 @@ function checkFormats(names: string[]): OutputFormat[] {
 function checkMethods(names: string[]): Method[] {
   for (const m of names) if (!METHODS.includes(m as Method)) throw new UsageError(`--methods "${m}": choose from ${METHODS.join(', ')}`);
   return names as Method[];
-}
-
-/** What only some methods report (the table above shows every method's rank as T/max). */
-function methodLines(r: ConversionReport): string[] {
-  const lines: string[] = [];
-  for (const l of r.layers as (ConversionReport['layers'][number] & { ranks?: number[]; factorRanks?: number[]; fit?: number; iterations?: number; warnings?: string[]; rankRule?: string })[]) {
-    const g = (l as { ghost?: { ratio: number; kernelSize: number; fit: string; primaries: number; promoted: number; meanR2: number; order?: string } }).ghost;
-    if (g) lines.push(`${l.name}: ghost s = ${g.ratio}, d = ${g.kernelSize}, ${g.fit} fit: ${g.primaries} primaries (${g.promoted} promoted), mean ghost R² ${g.meanR2.toFixed(3)}${g.order ? `; channel order ${g.order}` : ''}`);
-    const parts = [l.ranks && `ranks [R_out, R_in] = [${l.ranks.join(', ')}]`, l.factorRanks && `factor T = ${l.factorRanks.join('/')}`, l.fit !== undefined && `fit ${l.fit.toFixed(4)}`, l.iterations !== undefined && `${l.iterations} iterations`, l.rankRule && l.rankRule !== 'fixed' && `rank by ${l.rankRule}`].filter(Boolean);
-    if ((l.method !== 'nd' && !g) || parts.length) lines.push(`${l.name}: ${l.method}${parts.length ? `, ${parts.join(', ')}` : ''}`);
-    for (const w of l.warnings ?? []) lines.push(`  warning: ${w}`);
-  }
-  return lines;
-}
-
-function budgetText(b: BudgetReport): string {
-  const ms = (x: number | undefined) => (x === undefined ? '' : x.toFixed(2));
-  const rows = b.layers.map((l) => [
-    l.name, `${l.method}${l.order && l.order !== 'dw-pw' ? ` ${l.order}` : ''}${l.form === 'merged' ? ' merged' : ''}`,
-    l.method === 'keep' ? '' : l.tuckerRanks ? l.tuckerRanks.join('×') : `${l.rank}${l.factorRank !== undefined ? `/T${l.factorRank}` : ''}`,
-    formatCount(l.macsBefore), formatCount(l.macsAfter),
-    ...(b.by === 'latency' ? [ms(l.msBefore), ms(l.msAfter), l.speedupInterval ? `${ms(l.measuredSpeedup)}× [${ms(l.speedupInterval[0])}–${ms(l.speedupInterval[1])}]` : ''] : []),
-    `${(l.kernelRelError * 100).toFixed(2)}%${l.errorKind === 'bound' ? ' (≤)' : ''}`,
-  ]);
-  const head = ['layer', 'method', 'rank', 'MACs before', 'after', ...(b.by === 'latency' ? ['ms before', 'after', 'layer speedup [95 %]'] : []), 'kernel err'];
-  const lines = [
-    '',
-    `speed budget (${b.by}, methods ${b.methods.join(', ')}): target ${b.targetSpeedup}×, achieved ${b.achievedSpeedup.toFixed(3)}× ` +
-      `(${b.unit === 'ms' ? `${b.totalBefore.toFixed(2)} → ${b.totalAfter.toFixed(2)} ms predicted` : `${formatCount(b.totalBefore)} → ${formatCount(b.totalAfter)} MACs`}), ` +
-      `Σ kernel err² ${b.totalError.toExponential(3)}; MACs ${b.macs.speedup.toFixed(3)}×`,
-    renderTable(head, rows, ['l', 'l', 'l']),
-  ];
-  if (b.search) lines.push(`search: ${b.search.candidateSeconds.toFixed(1)} s for candidates; ${b.search.cpLayers ? `${b.search.fitSeconds.toFixed(1)} s of ALS shared by ${b.search.cpLayers} CP layers (--budget-seconds ${b.search.budgetSeconds})` : 'no fits needed'}`);
-  if (b.latencyCache) lines.push(`candidate timings: ${b.latencyCache.hits} from the cache, ${b.latencyCache.timed} timed, ${b.latencyCache.pruned} dropped untimed (a lower rank of the same realisation was already slower than the conv)${b.latencyCache.file ? ` (cache ${b.latencyCache.file})` : ''}`);
-  if (b.measured) {
-    const m = b.measured;
-    lines.push(`measured on ${m.backend}${m.threads ? ` (${m.threads} threads)` : ''}: ${m.msBefore.toFixed(2)} → ${m.msAfter.toFixed(2)} ms, ${m.speedup.toFixed(2)}× [95 % ${m.speedupInterval[0].toFixed(2)}–${m.speedupInterval[1].toFixed(2)}], ` +
-      `${m.runs} interleaved runs each, stopped by ${m.stoppedBy}; load average ${m.load.before.toFixed(2)} → ${m.load.after.toFixed(2)} on ${m.load.cores} cores; ` +
-      `measured / MAC speedup ${(m.speedup / b.macs.speedup).toFixed(2)}`);
-  }
-  return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 /**
  * The global speed budget: pick one candidate (method, ranks) per layer so that the whole network
  * reaches a target speedup S with the least total error — a multiple-choice knapsack, solved by a
- * DP over layers (MXNet accnn's approach; DESIGN.md §1 "Global budget").
+ * DP over layers (MXNet accnn's approach; docs/design.md#global-budget).
  *
  * Cost: MACs, or measured milliseconds (`by: 'latency'`). Everything outside the candidate layers
  * is a fixed cost F, so the candidate layers may spend B = total/S − F.

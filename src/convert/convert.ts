@@ -8,9 +8,9 @@ import { foldBatchNorms, type FoldedPair } from './fold-batchnorm.js';
 import { ineligibility, selectLayers, type SelectOptions } from './select.js';
 import { splice, type Replacement } from './splice.js';
 import type { DepthwiseForm } from './nd-rewrite.js';
-import { METHODS, planLayer, type DecomposedLayer, type GhostSettings, type Method, type MethodDetails, type MethodSettings } from './methods.js';
+import { METHODS, methodEntry, planLayer, type DecomposedLayer, type GhostSettings, type Method, type MethodDetails, type MethodSettings } from './methods.js';
 import { foldSelections } from './fold-selection.js';
-import type { RankRule, RankSpec } from './method-ranks.js';
+import type { RankRule, RankSpec } from '../decompose/rank-rules.js';
 import { macRatio } from './method-cost.js';
 
 export type { Method } from './methods.js';
@@ -29,15 +29,15 @@ export interface LayerPlan {
 }
 
 export interface ConvertOptions extends SelectOptions {
-  /** nd (default), cp, cp4, tucker2, spatial, spatial-nd (methods.ts). */
+  /** nd (default), cp, cp4, tucker2, spatial, spatial-nd, ghost (methods.ts REGISTRY). */
   method?: Method;
   /** ND ordering (also for the ND inside spatial-nd). */
   order?: NdOrder;
   /** Fixed rank for every layer: ND T, CP R, spatial K (capped at min(C·kh, N·kw)), Tucker-2 R → [min(R, N), min(R, C)]. */
   rank?: number;
-  /** Energy threshold τ ∈ (0, 1]: each layer keeps the smallest rank retaining τ (method-ranks.ts per method). */
+  /** Energy threshold τ ∈ (0, 1]: each layer keeps the smallest rank retaining τ (decompose/rank-rules.ts per method). */
   energy?: number;
-  /** 'vbmf': each layer's rank by empirical variational Bayesian matrix factorisation (method-ranks.ts). */
+  /** 'vbmf': each layer's rank by empirical variational Bayesian matrix factorisation (decompose/rank-rules.ts). */
   rankRule?: RankRule;
   /** Tucker-2: [R_out, R_in] for every layer (each capped at the layer's N and C). */
   tuckerRanks?: [number, number];
@@ -171,7 +171,7 @@ export function convertGraph(input: Graph, opts: ConvertOptions): Conversion {
     const planned = planLayer(conv, choice.method, choice.spec, layerSettings);
     const ratio = macRatio(conv, choice.method, planned.ranks);
     if (ratio >= 1 && !opts.keepUnprofitable) {
-      kept.push({ name: conv.name, reason: `at ${rankLabel(choice.method, planned.ranks)} the decomposition would cost ${ratio.toFixed(2)}× the conv's MACs (--keep-unprofitable replaces it anyway)` });
+      kept.push({ name: conv.name, reason: `at ${methodEntry(choice.method).rankLabel(planned.ranks)} the decomposition would cost ${ratio.toFixed(2)}× the conv's MACs (--keep-unprofitable replaces it anyway)` });
       continue;
     }
     const d = planned.decompose();
@@ -211,24 +211,6 @@ function layerChoice(name: string, method: Method, opts: ConvertOptions): { meth
   const perLayer = opts.ranks?.[name];
   if (perLayer !== undefined) return { method, spec: { rank: perLayer, factorRank: opts.factorRank } };
   return { method, spec: { rank: opts.rank, energy: opts.energy, rankRule: opts.rankRule, tuckerRanks: opts.tuckerRanks, factorRank: opts.factorRank } };
-}
-
-function rankLabel(method: Method, r: { rank: number; ranks?: [number, number]; factorRanks?: [number, number] }): string {
-  switch (method) {
-    case 'nd':
-      return `T = ${r.rank}`;
-    case 'cp':
-    case 'cp4':
-      return `R = ${r.rank}`;
-    case 'tucker2':
-      return `ranks [R_out, R_in] = [${(r.ranks ?? [r.rank, r.rank]).join(', ')}]`;
-    case 'spatial':
-      return `K = ${r.rank}`;
-    case 'spatial-nd':
-      return `K = ${r.rank}, T = ${(r.factorRanks ?? [1, 1]).join('/')}`;
-    case 'ghost':
-      return `s = ${r.rank}`;
-  }
 }
 
 function describe(conv: Conv2DNode, method: Method, d: DecomposedLayer, form: DepthwiseForm, order: NdOrder, rule?: string): LayerConversion {

@@ -1,5 +1,5 @@
 /**
- * CP decompositions as stock layers (Lebedev et al. 2015; ../shared/DESIGN.md §1):
+ * CP decompositions as stock layers (Lebedev et al. 2015; docs/design.md#cp-and-cp4):
  *
  *   cp  (3-way): 1×1 conv C → R  →  depthwise kh×kw on R  →  1×1 conv R → N
  *                (MobileNetV2's linear bottleneck, no nonlinearity inside)

@@ -1,5 +1,5 @@
 /**
- * Network decoupling as stock layers (../shared/DESIGN.md §1).
+ * Network decoupling as stock layers (docs/design.md#network-decoupling).
  *
  * DW→PW, factors from decouple(): depthwise [C, T, kh, kw], pointwise [N, C, T].
  *   merged: DepthwiseConv(k×k, multiplier T) → 1×1 conv (C·T → N). Depthwise output channel c·T + t.

@@ -1,7 +1,7 @@
 /**
  * Which convs get decomposed. Eligible: a regular conv (groups = 1) with a kernel larger than 1×1,
  * and more than `minInChannels` inputs (default 3: the first RGB layer stays regular — decoupling
- * it is slower on every runtime we measured, ../shared/DESIGN.md §1). --layers / --skip filter by
+ * it is slower on every runtime we measured, docs/design.md#which-convs-are-replaced). --layers / --skip filter by
  * name: exact names, globs with * and ?, or /regular expressions/.
  */
 import type { Conv2DNode, Graph, Node } from '../models/ir.js';

@@ -43,7 +43,7 @@ import {
   type KernelDims,
 } from './kernel64.js';
 import { mulberry32 } from './random.js';
-import { symEig, symEigSolver } from './symeig.js';
+import { symEig, symEigSolver, type SymEigSolver } from './symeig.js';
 import type { Tensor } from './tensor.js';
 
 export type CpInit = 'svd' | 'slice' | 'random';
@@ -408,23 +408,35 @@ function khatriRao(
   }
 }
 
+/** The slice start's filter basis, rotated slices and their spectra (rotatedSlices). */
+interface RotatedSlices {
+  /** K × K, rows the orthonormal filters q_t. */
+  basis: Float64Array;
+  /** cp4: q_t = qh[rowOf[t]] ⊗ qw[colOf[t]], the separable parts. */
+  rowOf: Int32Array;
+  colOf: Int32Array;
+  qh: Float64Array;
+  qw: Float64Array;
+  /** W'_t = Σ_k q_t[k]·W_k (N × C), t = 0…K−1. */
+  slices: Float64Array[];
+  /** Each slice's spectrum: eigen-solver of its Gram on the smaller side. */
+  solvers: SymEigSolver[];
+}
+
 /**
- * The slice start (see CpOptions.init): an orthonormal basis of K filters q_t, rotated slices
- * W'_t = Σ_k q_t[k]·W_k (N × C), and the R largest singular triplets over all slices, each giving
- * the component (σ·u, v, q_t). Equal singular values are taken in slice order, so it is
- * deterministic.
+ * An orthonormal basis of K filters q_t — the principal filters of the taps' Gram (cp4: products
+ * of the row and column bases, which are separable) — and the rotated slices W'_t = Σ_k q_t[k]·W_k
+ * with their spectra: what the slice start (sliceInit) and the CP energy rule (cpSliceSpectrum)
+ * are built from.
  */
-function sliceInit(p: Problem, tapGram: Float64Array, gauss: () => number): Factors {
-  const { dims, R } = p;
+function rotatedSlices(wKnc: Float64Array, dims: KernelDims, separable: boolean, tapGram: Float64Array): RotatedSlices {
   const { N, C, K, kh, kw } = dims;
-  const f = emptyFactors(dims, R);
-  // basis[t] (length K) and, for cp4, its separable parts (a_t, b_t).
   const basis = new Float64Array(K * K);
   const rowOf = new Int32Array(K);
   const colOf = new Int32Array(K);
   let qh: Float64Array = new Float64Array(0);
   let qw: Float64Array = new Float64Array(0);
-  if (p.separable) {
+  if (separable) {
     const [gh, gw] = rowColumnGrams(tapGram, kh, kw);
     qh = symEig(gh, kh).vectors;
     qw = symEig(gw, kw).vectors;
@@ -444,19 +456,54 @@ function sliceInit(p: Problem, tapGram: Float64Array, gauss: () => number): Fact
   // Rotated slices and their spectra (Gram of the smaller side).
   const small = Math.min(N, C);
   const slices: Float64Array[] = [];
-  const solvers = [];
+  const solvers: SymEigSolver[] = [];
   for (let t = 0; t < K; t++) {
     const w = new Float64Array(N * C);
     for (let k = 0; k < K; k++) {
       const q = basis[t * K + k];
       if (q === 0) continue;
-      const src = p.wKnc.subarray(k * N * C, (k + 1) * N * C);
+      const src = wKnc.subarray(k * N * C, (k + 1) * N * C);
       for (let i = 0; i < N * C; i++) w[i] += q * src[i];
     }
     slices.push(w);
     const g = N <= C ? gramRows(w, N, C) : gramRows(transpose(w, N, C), C, N);
     solvers.push(symEigSolver(g, small));
   }
+  return { basis, rowOf, colOf, qh, qw, slices, solvers };
+}
+
+/**
+ * σ² / ‖W‖² of every rotated slice (rotatedSlices), pooled and sorted descending (sums to 1; empty
+ * for W = 0): the slice model keeping the R largest is a rank-R CP with error² = 1 − their sum
+ * (the CP energy rule, rank-rules.ts, and the speed budget's CP candidates).
+ */
+export function cpSliceSpectrum(kernel: Tensor, separable: boolean, name?: string): Float64Array {
+  const dims = checkKernel(kernel, name);
+  const { N, C, K } = dims;
+  const norm = frobenius(kernel);
+  if (norm === 0) return new Float64Array(0);
+  const w = permuted(kernel, dims, 'knc', 1 / norm);
+  const { solvers } = rotatedSlices(w, dims, separable, gramRows(w, K, N * C));
+  const small = Math.min(N, C);
+  const all = new Float64Array(K * small);
+  for (let t = 0; t < K; t++) {
+    const values = solvers[t].values;
+    for (let i = 0; i < small; i++) all[t * small + i] = Math.max(0, values[i]);
+  }
+  return all.sort().reverse();
+}
+
+/**
+ * The slice start (see CpOptions.init): the rotated slices (rotatedSlices) and the R largest
+ * singular triplets over all slices, each giving the component (σ·u, v, q_t). Equal singular
+ * values are taken in slice order, so it is deterministic.
+ */
+function sliceInit(p: Problem, tapGram: Float64Array, gauss: () => number): Factors {
+  const { dims, R } = p;
+  const { N, C, K, kh, kw } = dims;
+  const f = emptyFactors(dims, R);
+  const { basis, rowOf, colOf, qh, qw, slices, solvers } = rotatedSlices(p.wKnc, dims, p.separable, tapGram);
+  const small = Math.min(N, C);
   // Greedy allocation: the R largest σ² over all slices.
   const candidates: { t: number; idx: number; value: number }[] = [];
   for (let t = 0; t < K; t++) {

@@ -97,7 +97,7 @@ export function optimalBias(w: Float64Array, m: CentredMoments): Float64Array {
 }
 
 /** (G + ρI)ᵀ-solve of `rows` right-hand sides (rows of r, in place), pulled toward x0; false if G is unusable. */
-function proximalSolve(g: Float64Array, n: number, r: Float64Array, x0: Float64Array, rows: number, relRidge: number): boolean {
+export function proximalSolve(g: Float64Array, n: number, r: Float64Array, x0: Float64Array, rows: number, relRidge: number): boolean {
   let trace = 0;
   for (let i = 0; i < n; i++) trace += g[i * n + i];
   if (!(trace > 0) || !Number.isFinite(trace)) return false;

@@ -13,7 +13,7 @@ import { symEig } from './symeig.js';
 import type { Tensor } from './tensor.js';
 
 /** S = Σ^{1/2} and its pseudo-inverse (eigenvalues below 1e-12·max count as zero). */
-function sqrtAndPinv(sigma: Float64Array, K: number): { s: Float64Array; sInv: Float64Array } {
+export function sqrtAndPinv(sigma: Float64Array, K: number): { s: Float64Array; sInv: Float64Array } {
   const { values, vectors } = symEig(sigma, K);
   const top = Math.max(values[0], 0);
   const s = new Float64Array(K * K);

@@ -1,5 +1,5 @@
 /**
- * Seeded randomness for tests and benches: same seed → same bytes (STYLE.md).
+ * Seeded randomness for tests and benches: same seed → same bytes (docs/design.md#seeds).
  * mulberry32 is tiny, fast and good enough to draw test kernels; it is not for cryptography.
  */
 

@@ -8,7 +8,7 @@
  *      bias (src/decompose/ghost.ts);
  *   3. rebuild the layer from the new choice; kept only if its error on the sampled pixels is lower.
  */
-import { type Conv2DNode, type Graph, type InputNode, type Node } from '../models/ir.js';
+import { type Conv2DNode, type Graph, type Node } from '../models/ir.js';
 import { RidgeAccumulator } from '../decompose/least-squares.js';
 import { GhostDataStats, ghostFromStats, ghostPatches, type GhostResult } from '../decompose/ghost.js';
 import type { LayerConversion } from '../convert/convert.js';
@@ -17,6 +17,7 @@ import { gatherRows } from './calibrate-depthwise.js';
 import { gatherPatches } from './calibrate-nd.js';
 import type { Engine } from './engine.js';
 import type { Batch } from './tfjs-run.js';
+import { singleLayerGraph } from './layer-alone.js';
 
 export interface GhostRefit {
   graph: Graph;
@@ -87,8 +88,7 @@ export async function refitGhost(
   for (const [bi, batch] of data.inputs.entries()) {
     const [x] = await prefix.run(batch);
     if (!mini) {
-      const input: InputNode = { op: 'input', name: feed, inputs: [], shape: x.shape.slice(1), dtype: 'float32' };
-      mini = await engine.prepare({ name: `${layer.name}_ghost_fit`, layout, nodes: [input, refit], inputs: [feed], outputs: [refit.name] });
+      mini = await engine.prepare(singleLayerGraph({ name: `${layer.name}_ghost_fit`, layout, nodes: [refit], input: feed, output: refit.name }, x.shape.slice(1)));
     }
     const [p] = await mini.run(x);
     const [B, e1, e2, e3] = p.shape;

@@ -12,6 +12,7 @@ import type { Conversion } from '../convert/convert.js';
 import type { Engine } from './engine.js';
 import { accumulateDepthwise, applyTaps, currentTaps, depthwiseTail, gatherRows, type DepthwiseTail } from './calibrate-depthwise.js';
 import { refitNdLayer } from './calibrate-nd.js';
+import { isFactorMethod, refitFactorLayer } from './calibrate-factors.js';
 import type { Batch } from './tfjs-run.js';
 import { refitGhost } from './calibrate-ghost.js';
 
@@ -20,14 +21,14 @@ export const CALIBRATION_MODES: CalibrationMode[] = ['joint', 'lsq', 'bias'];
 
 export interface CalibrationOptions {
   /**
-   * 'joint' (default) refits every factor of network-decoupled layers against the layer's output
-   * (calibrate-nd.ts) and the last linear factor of the others; 'lsq' refits only the last linear
+   * 'joint' (default) refits every factor of network-decoupled, Tucker-2, spatial and CP layers against
+   * the layer's output (calibrate-nd.ts, calibrate-factors.ts) and the last linear factor of the others; 'lsq' refits only the last linear
    * factor; 'bias' only shifts the bias (cheaper, weaker).
    */
   mode?: CalibrationMode;
   /** 'joint': also start from the activation-whitened decomposition, keep the better (default true). */
   dataAware?: boolean;
-  /** 'joint': block-coordinate rounds per layer (default 8). */
+  /** 'joint': block-coordinate rounds per layer (default 8 for ND, 6 for the multilinear methods: calibrate-factors.ts). */
   rounds?: number;
   /** Most sampled output pixels per layer (default 8192; at most 24 per refit weight of an output). */
   rowsPerLayer?: number;
@@ -46,7 +47,7 @@ export interface LayerCalibration {
   relErrorBefore: number | null;
   relErrorAfter: number | null;
   skipped?: string;
-  /** 'joint' on ND layers: which decomposition the kept refit started from. */
+  /** 'joint' on ND, Tucker-2, spatial and CP layers: which decomposition the kept refit started from. */
   start?: 'plain' | 'whitened';
   /** 'joint': input statistics kept whole ('full') or per channel ('blocks'). */
   statistics?: 'full' | 'blocks';
@@ -157,7 +158,7 @@ async function calibrateLayers(engine: Engine, conv: Conversion, inputs: Batch[]
     return tail ? tail.parts.length * tail.parts[0].node.kernel.shape[2] * tail.parts[0].node.kernel.shape[3] + 1 : 1;
   };
   const refConv = new Map(conv.reference.nodes.filter((n): n is Conv2DNode => n.op === 'conv2d').map((n) => [n.name, n]));
-  const jointNd = (l: Conversion['layers'][number]) => mode === 'joint' && l.method === 'nd' && refConv.has(l.name);
+  const jointNd = (l: Conversion['layers'][number]) => mode === 'joint' && (l.method === 'nd' || isFactorMethod(l.method)) && refConv.has(l.name);
   // The joint refit reads the C·K patch covariance: ~16 rows per patch feature condition it, and
   // its Gram costs rows·F², and 4× more sampled pixels changed nothing measurable on fmnist-vgg.
   const patchFeatures = (l: Conversion['layers'][number]) => l.kernel[0] * l.kernel[1] * l.kernel[2] + 1;
@@ -202,11 +203,12 @@ async function calibrateLayers(engine: Engine, conv: Conversion, inputs: Batch[]
       continue;
     }
     if (jointNd(layer)) {
-      const res = await refitNdLayer({
+      const input = {
         engine, graph, layer, conv: refConv.get(layer.name) as Conv2DNode, inputs,
         rows: (samples.get(layer.name) as Sample[]).map((x) => x.rows), targets: targets.get(layer.name) as Float64Array[],
         outHW: outHW.get(layer.name) as [number, number], dataAware: opts.dataAware ?? true, rounds: opts.rounds,
-      });
+      };
+      const res = isFactorMethod(layer.method) ? await refitFactorLayer({ ...input, method: layer.method }) : await refitNdLayer(input);
       if (res) {
         graph = res.graph;
         report.push({

@@ -6,11 +6,12 @@
  *     reference network's (how error builds up through depth);
  *   - the model output.
  */
-import type { Graph, InputNode, Node } from '../models/ir.js';
+import type { Graph, Node } from '../models/ir.js';
 import type { Conversion } from '../convert/convert.js';
 import type { Batch } from './tfjs-run.js';
 import type { GraphRunner } from './runner.js';
 import { compareOutputs, peakRange, relL2, type OutputComparison } from './metrics.js';
+import { localOutputError, referenceActivations } from './layer-alone.js';
 
 export interface LayerOutputError {
   name: string;
@@ -27,16 +28,9 @@ export interface ConversionErrors {
 
 export async function measureConversion(runner: GraphRunner, conv: Conversion, original: Graph, input: Batch, dataRange?: number): Promise<ConversionErrors> {
   const ref = conv.reference;
-  const names = conv.layers.map((l) => l.name);
   const byName = new Map(ref.nodes.map((n) => [n.name, n]));
   const inputsOf = (n: string) => (byName.get(n) as Node).inputs[0];
-  const refOutputs = [...new Set([...names, ...names.map(inputsOf).filter((n) => !ref.inputs.includes(n))])];
-  const refActs = new Map<string, Batch>();
-  if (refOutputs.length) {
-    const acts = await runner.run(ref, input, refOutputs);
-    refOutputs.forEach((n, i) => refActs.set(n, acts[i]));
-  }
-  for (const n of ref.inputs) refActs.set(n, input);
+  const refActs = await referenceActivations(runner, ref, conv.layers.map((l) => ({ name: l.name, input: inputsOf(l.name) })), input);
   // Per layer: the graph before any channel-order folding (the same function, outputs in the original order).
   const perLayer = conv.unfolded ?? { graph: conv.graph, layers: conv.layers };
   const convActs = perLayer.layers.length ? await runner.run(perLayer.graph, input, perLayer.layers.map((l) => l.output)) : [];
@@ -45,17 +39,14 @@ export async function measureConversion(runner: GraphRunner, conv: Conversion, o
 
   const layers: LayerOutputError[] = [];
   for (const [i, layer] of perLayer.layers.entries()) {
-    const inName = inputsOf(layer.name);
-    const a = refActs.get(inName) as Batch;
     // In the converted graph the replacement reads the converted predecessor; feed it the reference activation instead.
     const part = new Set(layer.replacedBy);
-    const repNodes = perLayer.graph.nodes.filter((n) => part.has(n.name));
-    const feed = repNodes.flatMap((n) => n.inputs).find((i) => !part.has(i)) as string;
-    const inputNode: InputNode = { op: 'input', name: feed, inputs: [], shape: a.shape.slice(1), dtype: 'float32' };
-    const mini: Graph = { name: `${layer.name}_local`, layout: ref.layout, nodes: [inputNode, ...repNodes], inputs: [feed], outputs: [layer.output] };
-    const [local] = await runner.run(mini, a);
+    const nodes = perLayer.graph.nodes.filter((n) => part.has(n.name));
+    const feed = nodes.flatMap((n) => n.inputs).find((x) => !part.has(x)) as string;
     const y = refActs.get(layer.name) as Batch;
-    layers.push({ name: layer.name, outputRelError: relL2(y.data, local.data), accumulatedRelError: relL2(y.data, convActs[i].data) });
+    const alone = { name: `${layer.name}_local`, layout: ref.layout, nodes, input: feed, output: layer.output };
+    const outputRelError = await localOutputError(runner, alone, refActs.get(inputsOf(layer.name)) as Batch, y);
+    layers.push({ name: layer.name, outputRelError, accumulatedRelError: relL2(y.data, convActs[i].data) });
   }
   return { layers, output: compareOutputs(origOut.data, convOut.data, dataRange ?? peakRange(origOut.data)), original: origOut, converted: convOut };
 }

@@ -5,7 +5,9 @@
  * closed form from each layer's input statistics (activation-statistics.ts, one pass through the
  * original network), for the better of the plain and the activation-whitened factors at that
  * rank. Kernel error treats every input direction as equally likely; this weighs them as the data
- * does. Other methods keep their kernel error.
+ * does. Tucker-2 (truncated HOSVD, as the candidates' kernel-error bound assumes) and spatial
+ * candidates likewise, from the better of the plain and the Kronecker-whitened closed form
+ * (tucker2-whiten.ts, spatial-whiten.ts). Other methods keep their kernel error.
  */
 import { decouple, type NdOrder } from '../decompose/nd.js';
 import { ndKernel64, toFactors64, type NdDims } from '../decompose/nd-refit.js';
@@ -15,6 +17,10 @@ import type { CentredMoments } from '../decompose/moments.js';
 import type { BudgetCandidates } from '../convert/budget-plan.js';
 import type { Engine } from './engine.js';
 import { collectStatistics } from './activation-statistics.js';
+import { tucker2 } from '../decompose/tucker2.js';
+import { tucker2Factors64, tucker2Model, whitenedTucker2 } from '../decompose/tucker2-whiten.js';
+import { spatial } from '../decompose/spatial.js';
+import { spatialFactors64, spatialModel, whitenedSpatial } from '../decompose/spatial-whiten.js';
 import type { Batch } from './tfjs-run.js';
 
 /** tr(A Σ Aᵀ) for A (N×F) and the full F×F Σ. */
@@ -26,7 +32,7 @@ function quadTrace(a: Float64Array, sigma: Float64Array, N: number, F: number): 
   return s;
 }
 
-/** Relative output error of each ND candidate, in place (candidate.error); returns the layers re-costed. */
+/** Relative output error of each ND, Tucker-2 and spatial candidate, in place (candidate.error); returns the layers re-costed. */
 export async function dataAwareCandidateErrors(engine: Engine, bc: BudgetCandidates, inputs: Batch[], opts: { order?: NdOrder; seed?: number } = {}): Promise<string[]> {
   const order = opts.order ?? 'dw-pw';
   const stats = await collectStatistics(engine, bc.graph, bc.layers.map((l) => l.conv), inputs, { seed: opts.seed });
@@ -47,10 +53,24 @@ export async function dataAwareCandidateErrors(engine: Engine, bc: BudgetCandida
       for (let i = 0; i < d.length; i++) d[i] = w[i] - d[i];
       return quadTrace(d, m.cov, N, F) / energy;
     };
+    const errorOfKernel = (wh: Float64Array) => {
+      const d = wh.map((v, i) => w[i] - v);
+      return quadTrace(d, m.cov, N, F) / energy;
+    };
+    const kernel = layer.conv.kernel;
     for (const c of layer.candidates) {
-      if (c.method !== 'nd') continue;
-      const plain = errorOf(toFactors64(decouple(layer.conv.kernel, { order, rank: c.rank })));
-      c.error = order === 'dw-pw' ? Math.min(plain, errorOf(whitenedDecouple(layer.conv.kernel, m, c.rank))) : plain;
+      if (c.method === 'nd') {
+        const plain = errorOf(toFactors64(decouple(kernel, { order, rank: c.rank })));
+        c.error = order === 'dw-pw' ? Math.min(plain, errorOf(whitenedDecouple(kernel, m, c.rank))) : plain;
+      } else if (c.method === 'tucker2' && c.tuckerRanks) {
+        const model = tucker2Model({ N, C, K: kh * kw, ranks: c.tuckerRanks });
+        const plain = tucker2Factors64(tucker2(kernel, { ranks: c.tuckerRanks, nIterMax: 0 }));
+        c.error = Math.min(errorOfKernel(model.kernel(plain)), errorOfKernel(model.kernel(whitenedTucker2(kernel, m, c.tuckerRanks, { nIterMax: 0 }))));
+      } else if (c.method === 'spatial') {
+        const model = spatialModel({ N, C, kh, kw, rank: c.rank });
+        const plain = spatialFactors64(spatial(kernel, { rank: c.rank }));
+        c.error = Math.min(errorOfKernel(model.kernel(plain)), errorOfKernel(model.kernel(whitenedSpatial(kernel, m, c.rank))));
+      }
     }
     done.push(layer.name);
   }

@@ -2,7 +2,7 @@
  * A model prepared once and run many times: what evaluation over a dataset and latency timing
  * need (GraphRunner.run rebuilds the model on every call, which is right for one-off
  * measurements but would dominate a benchmark). tfjs: the LayersModel is built once; ORT: one
- * persistent session (DESIGN.md §2 configuration: 2 intra-op threads, optimisation 'all').
+ * persistent session (docs/design.md#runtime-facts configuration: 2 intra-op threads, optimisation 'all').
  */
 import * as tf from '@tensorflow/tfjs';
 import './ort-env.js';

@@ -5,7 +5,7 @@
  * speedup and their ratio — the number that says whether the runtime delivers what the MAC count
  * promises.
  */
-import { channelAxis, type Conv2DNode, type Graph, type InputNode, type Node } from '../models/ir.js';
+import { channelAxis, type Conv2DNode, type Graph, type Node } from '../models/ir.js';
 import { graphCosts, totalCost } from '../models/cost.js';
 import { inferShapes, type Shape } from '../models/shapes.js';
 import { kerasLayerName } from '../models/tfjs/ir-to-keras.js';
@@ -16,6 +16,7 @@ import type { Batch } from './tfjs-run.js';
 import { normaliseTensor, resolvePreprocessing, valueRange, type Preprocessing } from './preprocess.js';
 import { measuredSpeedup, type RatioTiming, type TimingOptions, type TimingStats } from './timing.js';
 import { toNchw } from '../models/relayout.js';
+import { singleLayerGraph } from './layer-alone.js';
 
 export interface LatencyOptions extends TimingOptions {
   /** Images per run; default 1. */
@@ -278,11 +279,10 @@ export function replacedLayers(original: Graph, converted: Graph): ReplacedLayer
 
 /** [conv alone, replacement] as runnable graphs with one input of the conv's input shape. */
 export function layerGraphs(pair: ReplacedLayer, inputShape: number[], layout: Graph['layout']): [Graph, Graph] {
-  const input = (name: string): InputNode => ({ op: 'input', name, inputs: [], shape: [...inputShape], dtype: 'float32' });
   const conv: Conv2DNode = { ...pair.conv, inputs: ['x'], source: undefined };
-  const a: Graph = { name: `${pair.conv.name}_regular`, layout, nodes: [input('x'), conv], inputs: ['x'], outputs: [conv.name] };
+  const a = singleLayerGraph({ name: `${pair.conv.name}_regular`, layout, nodes: [conv], input: 'x', output: conv.name }, inputShape);
   const nodes = pair.nodes.map((n) => ({ ...n, source: undefined, inputs: n.inputs.map((i) => (i === pair.input ? 'x' : i)) }) as Node);
-  const b: Graph = { name: `${pair.conv.name}_replacement`, layout, nodes: [input('x'), ...nodes], inputs: ['x'], outputs: [pair.output] };
+  const b = singleLayerGraph({ name: `${pair.conv.name}_replacement`, layout, nodes, input: 'x', output: pair.output }, inputShape);
   return [a, b];
 }
 

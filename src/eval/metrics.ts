@@ -1,4 +1,4 @@
-/** Output comparisons (../shared/STYLE.md): relL2 = ‖y − ŷ‖₂/‖y‖₂; PSNR states its data range. */
+/** Output comparisons (docs/design.md#errors): relL2 = ‖y − ŷ‖₂/‖y‖₂; PSNR states its data range. */
 
 export interface OutputComparison {
   maxAbsDiff: number;

@@ -1,6 +1,6 @@
 /**
  * The Gram products of the activation statistics (Xᵀ·X, Xᵀ·Y of a batch of sampled patch rows) in
- * onnxruntime: a two-node in-memory model (Gemm with transA). DESIGN.md §2: rank-1 updates in JS
+ * onnxruntime: a two-node in-memory model (Gemm with transA). docs/design.md#runtime-facts: rank-1 updates in JS
  * run ~100× slower than ORT's MatMul for these products, and the blocked float64 GEMM of
  * decompose/linalg.ts still ~10× slower. Each batch's float32 product is accumulated in float64
  * by MomentAccumulator.addProducts, so precision is lost only within one batch of rows.

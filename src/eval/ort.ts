@@ -1,5 +1,5 @@
 /**
- * Runs a Graph or .onnx bytes in onnxruntime-node (CPU). DESIGN.md §2: 2 intra-op threads and
+ * Runs a Graph or .onnx bytes in onnxruntime-node (CPU). docs/design.md#runtime-facts: 2 intra-op threads and
  * optimisation level 'all' is the configuration the speedups were measured with.
  */
 import './ort-env.js';

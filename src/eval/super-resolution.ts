@@ -1,7 +1,7 @@
 /**
  * Super-resolution fidelity. Two numbers per photo, both PSNR over data range 255, RGB, every pixel:
  *   - vs the original model's output (raw float outputs, as the convert report measures): what
- *     the conversion changed — DESIGN.md §3: on real photos these models beat bilinear by only
+ *     the conversion changed — docs/design.md#errors: on real photos these models beat bilinear by only
  *     ~0.5–1 dB, so this is the sensitive number;
  *   - vs the ground-truth photo (model output clipped to [0, 255], as an image viewer shows it),
  *     for the converted and the original model side by side.

@@ -1,10 +1,10 @@
 /**
  * Latency statistics and the one timing loop every measurement shares (bench, sweep, the latency
- * budget). STYLE.md: measured speedup = median(original) / median(converted), same process, same
+ * budget). docs/design.md#timing: measured speedup = median(original) / median(converted), same process, same
  * backend, warm-up first.
  *
  * On 2 shared cores a fixed 10 runs is not enough: per-layer ratios scattered from 0.1× to 11× on
- * layers whose MAC ratio is 1.7× (DESIGN.md §2). So the loop
+ * layers whose MAC ratio is 1.7× (docs/design.md#timing). So the loop
  *   - runs the two models in alternation (a, b, b, a, …): a load change hits both alike;
  *   - warms up until the run time is stable (the mean of the last 3 pairs within 10 % of the 3
  *     before), not for a fixed count;

@@ -1,6 +1,6 @@
 /**
  * MAC and parameter counts over the IR — the one counter the converter report, `inspect`, the
- * budget solver and the zoo tests share. Convention (../shared/STYLE.md): MACs per image,
+ * budget solver and the zoo tests share. Convention (docs/design.md#macs-and-parameters): MACs per image,
  * conv = H_out·W_out·N·(C/groups)·kh·kw, dense = in·out; elementwise ops, BN, pooling and
  * activations count 0 MACs (they are memory-bound and the papers we compare with leave them out).
  */

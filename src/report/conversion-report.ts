@@ -5,7 +5,9 @@
 import type { Graph } from '../models/ir.js';
 import { graphCosts, totalCost, type NodeCost } from '../models/cost.js';
 import type { Shape } from '../models/shapes.js';
-import type { Conversion } from '../convert/convert.js';
+import type { Conversion, LayerConversion } from '../convert/convert.js';
+import type { MethodDetails } from '../convert/methods.js';
+import type { BudgetReport } from '../convert/budget-plan.js';
 import type { ConversionErrors } from '../eval/conversion-errors.js';
 import type { OutputComparison } from '../eval/metrics.js';
 import type { LayerCalibration, CalibrationMode, OutputCheck } from '../eval/calibrate.js';
@@ -22,28 +24,22 @@ export interface CalibrationReport {
   outputCheck?: OutputCheck;
 }
 
-export interface LayerReport {
-  name: string;
-  kernel: [number, number, number, number];
-  stride: [number, number];
-  method: string;
-  order: string;
-  form: string;
-  rank: number;
-  maxRank: number;
-  /** Present when the requested rank exceeded this layer's maximum and was capped, e.g. "T 4 → 3". */
-  rankCapped?: string;
-  retainedEnergy: number;
+/** The conversion's own record of a layer, as report.json shows it (singular values and the output node stay in memory). */
+type ConvertedFields = Pick<LayerConversion, 'name' | 'kernel' | 'stride' | 'method' | 'order' | 'form' | 'rank' | 'maxRank' | 'rankCapped' | 'retainedEnergy' | 'kernelRelError' | 'replacedBy'>;
+
+/**
+ * One replaced layer in report.json: the conversion's record (LayerConversion), its costs and
+ * measured errors, and the method's details (MethodDetails: Tucker-2 ranks, CP fit, Ghost…).
+ */
+export interface LayerReport extends ConvertedFields, Omit<MethodDetails, 'rankCapped'> {
   macsBefore: number | null;
   macsAfter: number | null;
   paramsBefore: number;
   paramsAfter: number;
-  kernelRelError: number;
   outputRelError: number | null;
   accumulatedRelError: number | null;
   /** With --calibrate: the same two errors of the plain decomposition, before calibration. */
   uncalibrated?: { outputRelError: number; accumulatedRelError: number };
-  replacedBy: string[];
 }
 
 export interface ConversionReport {
@@ -77,6 +73,8 @@ export interface ConversionReport {
   /** With --calibrate: what calibrated, and the output before calibration. */
   calibration: (CalibrationReport & { uncalibratedOutput: OutputComparison | null }) | null;
   seconds: { decompose: number; evaluate: number | null };
+  /** --target-speedup: the speed budget's plan and what it achieved. */
+  budget?: BudgetReport;
 }
 
 export interface ReportContext {
@@ -90,6 +88,7 @@ export interface ReportContext {
   evaluateSeconds?: number | null;
   calibration?: CalibrationReport | null;
   uncalibratedErrors?: ConversionErrors | null;
+  budget?: BudgetReport | null;
 }
 
 function sum(values: (number | null)[]): number | null {
@@ -114,6 +113,7 @@ export function buildReport(original: Graph, conv: Conversion, errors: Conversio
       kernelRelError: l.kernelRelError, outputRelError: e?.outputRelError ?? null, accumulatedRelError: e?.accumulatedRelError ?? null,
       ...(u ? { uncalibrated: { outputRelError: u.outputRelError, accumulatedRelError: u.accumulatedRelError } } : {}),
       replacedBy: l.replacedBy,
+      ...reportedDetails(l),
     };
   });
   const kept = conv.kept;
@@ -148,5 +148,24 @@ export function buildReport(original: Graph, conv: Conversion, errors: Conversio
     output: errors?.output ?? null,
     calibration: ctx.calibration ? { ...ctx.calibration, uncalibratedOutput: ctx.uncalibratedErrors?.output ?? null } : null,
     seconds: { decompose: ctx.decomposeSeconds, evaluate: ctx.evaluateSeconds ?? null },
+    ...(ctx.budget ? { budget: ctx.budget } : {}),
   };
+}
+
+type ReportedDetails = Omit<MethodDetails, 'rankCapped'>;
+
+/**
+ * Where each method detail goes in a layer of report.json (after the common fields). A Record, so
+ * a new MethodDetails field does not compile until it has its place here.
+ */
+const DETAIL_ORDER: Record<keyof ReportedDetails, number> = { ghost: 0, ranks: 1, factorRanks: 2, fit: 3, iterations: 4, converged: 5, degenerate: 6, warnings: 7, rankRule: 8 };
+const DETAIL_KEYS = (Object.keys(DETAIL_ORDER) as (keyof ReportedDetails)[]).sort((a, b) => DETAIL_ORDER[a] - DETAIL_ORDER[b]);
+
+/**
+ * The method's details as the report shows them: every one a method has, except for ND with a
+ * fixed or energy rank, whose record says it all already.
+ */
+function reportedDetails(l: LayerConversion): ReportedDetails {
+  if (l.method === 'nd' && (l.rankRule === undefined || l.rankRule === 'fixed' || l.rankRule.startsWith('energy'))) return {};
+  return Object.fromEntries(DETAIL_KEYS.filter((k) => l[k] !== undefined).map((k) => [k, l[k]]));
 }

@@ -2,7 +2,7 @@
  * The sweep's charts as vega-lite specs, rendered from sweep JSON to SVG (`vega`, pure JS) or PNG
  * (the SVG rasterised by @napi-rs/canvas). One module so report.html and notebooks show the same
  * charts. vega and vega-lite are ESM with top-level await: loaded with `await import()` so this
- * module also works where imports become require() (tslab notebooks, DESIGN.md §3b).
+ * module also works where imports become require() (tslab notebooks, docs/notebooks.md).
  */
 import type { SweepReport, SweepRow } from '../eval/sweep.js';
 
@@ -144,7 +144,7 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
   }
 }
 
-/** PNG bytes of a vega-lite spec at `scale` × its CSS size (notebooks show PNG, DESIGN.md §3b). */
+/** PNG bytes of a vega-lite spec at `scale` × its CSS size (notebooks show PNG, docs/notebooks.md). */
 export async function renderPng(spec: VegaLiteSpec, scale = 2): Promise<Buffer> {
   const svg = await renderSvg(spec);
   const { createCanvas, Image } = await import('@napi-rs/canvas');

@@ -112,9 +112,15 @@ describe('convert --target-speedup (the CLI, --json)', () => {
     expect(b.latencyCache.timed).toBeGreaterThan(0);
     const keys = Object.keys(JSON.parse(fs.readFileSync(cache, 'utf8')).entries).join('\n');
     for (const r of ['dw-pw split', 'dw-pw merged', 'pw-dw split', 'pw-dw merged']) expect(keys).toContain(r);
-    // A second run finds every candidate in the cache and times none.
+    // A second run finds every candidate in the cache and times none. It still re-times the rest of the
+    // model, so on a loaded machine it may find 1.05× out of reach: then the cache must be untouched.
+    const cacheBytes = fs.readFileSync(cache, 'utf8');
     const again = await cli(...args, '-o', path.join(dir, 'latency-again'));
-    expect(again.code, again.stderr).toBe(0);
+    if (again.code !== 0) {
+      expect(again.stderr).toMatch(/^netdecouple: --target-speedup 1\.05: out of reach/);
+      expect(fs.readFileSync(cache, 'utf8')).toBe(cacheBytes);
+      return;
+    }
     const b2 = JSON.parse(again.stdout).budget;
     expect(b2.latencyCache.timed).toBe(0);
     expect(b2.latencyCache.hits).toBe(b.latencyCache.timed);

@@ -75,7 +75,7 @@ describe('calibration (training-free least-squares refit)', () => {
       expect(conv.layers.map((l) => l.name)).toEqual(['F_0', 'GFF_2']);
       const y = await run(graph, evalInput);
       const plain = compareOutputs(y, await run(conv.graph, evalInput), 255).psnrDb;
-      const cal = await calibrate(engine, conv, data.batches, { seed: 6 });
+      const cal = await calibrate(engine, conv, data.batches, { seed: 6, mode: 'lsq' });
       expect(cal.layers.every((l) => l.refit !== null && !l.skipped)).toBe(true);
       expect(compareOutputs(y, await run(cal.graph, evalInput), 255).psnrDb).toBeGreaterThan(plain);
     });

@@ -26,6 +26,18 @@ describe('rank allocation by data', () => {
     });
   });
 
+  it('Tucker-2 and spatial candidates are re-costed too (output error, not kernel error)', async () => {
+    const graph = await loadGraph(VGG);
+    const data = await loadCalibrationData('fashion-mnist-train:16', graph);
+    const bc = budgetCandidates(graph, { methods: ['tucker2', 'spatial'], layers: ['conv2_2'] });
+    const kernelErrors = bc.layers[0].candidates.map((c) => c.error);
+    const engine = await createEngine('ort', graph.layout);
+    expect(await dataAwareCandidateErrors(engine, bc, data.batches, { seed: 1 })).toEqual(['conv2_2']);
+    const changed = bc.layers[0].candidates.filter((c, ci) => c.method !== 'keep' && c.error !== kernelErrors[ci]);
+    expect(new Set(changed.map((c) => c.method))).toEqual(new Set(['tucker2', 'spatial']));
+    for (const c of bc.layers[0].candidates) expect(c.error).toBeGreaterThanOrEqual(0);
+  });
+
   it('statistics keep the whole covariance under the cap and per-channel blocks above it', async () => {
     const graph = await loadGraph(VGG);
     const data = await loadCalibrationData('fashion-mnist-train:16', graph);

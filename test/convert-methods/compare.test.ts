@@ -1,5 +1,5 @@
 /**
- * `compare` (src/report/compare.ts): on a two-layer graph whose kernels have known structure —
+ * `compare` (src/eval/compare.ts, src/report/compare.ts): on a two-layer graph whose kernels have known structure —
  * one exactly spatially separable at K = 2, one of Tucker-2 ranks [4, 3] — the method built for
  * each structure reaches ~0 error and wins at 4×; every method gets a point at
  * each of 2×, 3×, 4× it can reach; the exact curves (ND, spatial) never rise as MACs grow; output
@@ -7,7 +7,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useWasm } from '../helpers/tfjs.js';
-import { compareFiles, compareGraph, compareSpec, compareTable, type CompareReport } from '../../src/report/compare.js';
+import { compareGraph, type CompareReport } from '../../src/eval/compare.js';
+import { compareFiles, compareSpec, compareTable } from '../../src/report/compare.js';
 import { createRunner } from '../../src/eval/runner.js';
 import { METHODS } from '../../src/convert/methods.js';
 import type { Conv2DNode, Graph } from '../../src/models/ir.js';

@@ -1,5 +1,5 @@
 /**
- * Boundary checks for ONNX files (STYLE.md: validate once when read, trust the IR after).
+ * Boundary checks for ONNX files (validate once when read, trust the IR after: docs/design.md#validation-at-the-boundary).
  * Every check throws one line that names the thing and says what to do about it.
  */
 import * as fs from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * Reads a TF.js LayersModel from disk: model.json + its weight shards, validated at the boundary
- * (../shared/STYLE.md): JSON shape, paths inside the model folder, byte counts, sane sizes.
+ * (docs/design.md#validation-at-the-boundary): JSON shape, paths inside the model folder, byte counts, sane sizes.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';

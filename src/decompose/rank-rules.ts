@@ -1,6 +1,7 @@
 /**
- * Rank rules for the methods other than ND (ND's live in src/decompose/rank.ts and decouple()):
- * a fixed rank, an energy threshold τ, or EVBMF ('vbmf', Nakajima et al. 2013) — every rule for
+ * How each method's rank is chosen (beside the decompositions they choose it for; src/convert only
+ * resolves a layer's RankSpec through these): for ND decouple()'s own rules (rank.ts) plus VBMF,
+ * for the other methods a fixed rank, an energy threshold τ, or EVBMF ('vbmf', Nakajima et al. 2013) — every rule for
  * every method, so options mean the same thing whatever --method says.
  *
  *   method      fixed                         energy τ                         vbmf
@@ -16,13 +17,12 @@
  *   nd (per     T                             ND's channel-averaged energy      ⌈mean⌉ of per-channel EVBMF
  *   channel)                                  (rank.ts)                         ranks (one T per layer)
  */
-import { decouple, type NdOrder, type NdResult } from '../decompose/nd.js';
-import type { Tensor } from '../decompose/tensor.js';
-import { checkKernel, describe, frobenius, permuted } from '../decompose/kernel64.js';
-import { gramRows, transpose } from '../decompose/linalg.js';
-import { symEig } from '../decompose/symeig.js';
-import { ENERGY_TOLERANCE } from '../decompose/rank.js';
-import { evbmf, energyRank, tucker2EnergyRanks, tucker2VbmfRanks } from '../decompose/vbmf.js';
+import { decouple, type NdOrder, type NdResult } from './nd.js';
+import type { Tensor } from './tensor.js';
+import { describe } from './kernel64.js';
+import { cpSliceSpectrum } from './cp.js';
+import { ENERGY_TOLERANCE } from './rank.js';
+import { evbmf, energyRank, tucker2EnergyRanks, tucker2VbmfRanks } from './vbmf.js';
 
 export type RankRule = 'vbmf';
 
@@ -93,53 +93,6 @@ export function cpEnergyRank(kernel: Tensor, separable: boolean, energy: number,
     if (kept >= energy - ENERGY_TOLERANCE) return r + 1;
   }
   return Math.max(1, shares.length);
-}
-
-/** σ² / ‖W‖² of every rotated slice, pooled and sorted descending (sums to 1; empty for W = 0). */
-export function cpSliceSpectrum(kernel: Tensor, separable: boolean, name?: string): Float64Array {
-  const dims = checkKernel(kernel, name);
-  const { N, C, K, kh, kw } = dims;
-  const norm = frobenius(kernel);
-  if (norm === 0) return new Float64Array(0);
-  const w = permuted(kernel, dims, 'knc', 1 / norm); // [k][n][c]
-  const NC = N * C;
-  const tapGram = gramRows(w, K, NC);
-  let basis: Float64Array; // K × K, rows orthonormal
-  if (separable) {
-    const gh = new Float64Array(kh * kh);
-    const gw = new Float64Array(kw * kw);
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        for (let i2 = 0; i2 < kh; i2++) gh[i * kh + i2] += tapGram[(i * kw + j) * K + i2 * kw + j];
-        for (let j2 = 0; j2 < kw; j2++) gw[j * kw + j2] += tapGram[(i * kw + j) * K + i * kw + j2];
-      }
-    }
-    const qh = symEig(gh, kh).vectors;
-    const qw = symEig(gw, kw).vectors;
-    basis = new Float64Array(K * K);
-    for (let a = 0; a < kh; a++) {
-      for (let b = 0; b < kw; b++) {
-        for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) basis[(a * kw + b) * K + i * kw + j] = qh[a * kh + i] * qw[b * kw + j];
-      }
-    }
-  } else {
-    basis = symEig(tapGram, K).vectors;
-  }
-  const small = Math.min(N, C);
-  const all = new Float64Array(K * small);
-  const slice = new Float64Array(NC);
-  for (let t = 0; t < K; t++) {
-    slice.fill(0);
-    for (let k = 0; k < K; k++) {
-      const q = basis[t * K + k];
-      if (q === 0) continue;
-      for (let i = 0; i < NC; i++) slice[i] += q * w[k * NC + i];
-    }
-    const g = N <= C ? gramRows(slice, N, C) : gramRows(transpose(slice, N, C), C, N);
-    const values = symEig(g, small, { count: 0 }).values;
-    for (let i = 0; i < small; i++) all[t * small + i] = Math.max(0, values[i]);
-  }
-  return all.sort().reverse();
 }
 
 /**
