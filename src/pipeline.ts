@@ -21,19 +21,16 @@ import { buildReport, type ConversionReport, type CalibrationReport } from './re
 import { createEngine } from './eval/engine.js';
 import { calibrate, type CalibrationMode } from './eval/calibrate.js';
 import { loadCalibrationData } from './eval/calibration-data.js';
-import { dataAwareCandidateErrors } from './eval/data-costs.js';
 import { inferShapes } from './models/shapes.js';
 import { checkActivations } from './models/activation-memory.js';
-import { budgetCandidates, budgetReport, toPlan, type BudgetCandidates, type BudgetReport } from './convert/budget-plan.js';
+import { budgetReport, toPlan, type BudgetCandidates, type BudgetReport } from './convert/budget-plan.js';
+import { setUpBudget } from './eval/budget-problem.js';
 import { solveBudget, type BudgetBy } from './convert/budget.js';
 import { shareFitSeconds } from './convert/budget-fits.js';
 import type { Method } from './convert/methods.js';
-import type { NdOrder } from './decompose/nd.js';
-import type { DepthwiseForm } from './convert/nd-rewrite.js';
 import type { LayerPlan } from './convert/convert.js';
 import type { Engine } from './eval/engine.js';
-import { compareGraphs, randomBatch } from './eval/latency.js';
-import { timeBudgetCandidates } from './eval/candidate-latency.js';
+import { compareGraphs } from './eval/latency.js';
 import { defaultCacheFile, openLatencyCache } from './eval/latency-cache.js';
 import type { Batch } from './eval/tfjs-run.js';
 
@@ -229,40 +226,22 @@ async function planBudget(original: Graph, opts: ConvertModelOptions, inputShape
   const by = opts.by ?? 'macs';
   if (by !== 'macs' && by !== 'latency') throw new Error(`--by "${String(by)}": choose macs or latency`);
   const t0 = performance.now();
-  const methods = opts.methods ?? [opts.method ?? 'nd'];
-  // 1×1 convs have one realisation, the low-rank pair, which only the spatial method builds.
-  const pointwise = by === 'latency' && methods.includes('spatial');
-  const bc = budgetCandidates(original, {
-    pointwise,
-    onLayer: (name, i, n) => opts.onProgress?.('candidates', name, i, n),
-    layers: opts.layers, skip: opts.skip, minInChannels: opts.minInChannels, foldBatchNorm: opts.foldBatchNorm, inputShapes,
-    methods, order: opts.order, cpIterations: opts.maxIterations, ghost: opts.ghost,
-    // By latency, every stock-op realisation of ND competes on measured time: both orderings, both layouts.
-    ...(by === 'latency' ? { orders: ['dw-pw', 'pw-dw'] as NdOrder[], forms: ['split', 'merged'] as DepthwiseForm[] } : {}),
-    // Each candidate is timed with ≥ 10 runs: keep the grid small.
-    gridSize: by === 'latency' ? 8 : undefined,
+  const dataDriven = Boolean(opts.calibrate) && opts.dataAware !== false;
+  // Rank allocation by data: candidates cost their output error on the calibration data.
+  const calibration = dataDriven ? (await loadCalibrationData(opts.calibrate as string, original, { samples: opts.calibSamples, tile: opts.calibTile, seed: opts.seed })).batches : null;
+  const engine = dataDriven || by === 'latency' ? await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads }) : null;
+  const cache = by === 'latency' ? openLatencyCache(opts.latencyCache === false ? null : (opts.latencyCache ?? defaultCacheFile())) : undefined;
+  const s = await setUpBudget(original, engine, {
+    convert: opts, methods: opts.methods ?? [opts.method ?? 'nd'], by, inputShapes, calibration, seed: opts.seed, cache, timingSeconds: opts.timingSeconds,
+    onCandidates: (name, i, n) => opts.onProgress?.('candidates', name, i, n), onTiming: opts.onTiming,
   });
-  const target = opts.targetSpeedup as number;
-  if (opts.calibrate && opts.dataAware !== false) {
-    // Rank allocation by data: ND candidates cost their output error on the calibration data.
-    const data = await loadCalibrationData(opts.calibrate, original, { samples: opts.calibSamples, tile: opts.calibTile, seed: opts.seed });
-    const engine = await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
-    await dataAwareCandidateErrors(engine, bc, data.batches, { order: opts.order, seed: opts.seed });
+  const result = solveBudget(s.problem, { targetSpeedup: opts.targetSpeedup as number, ...(by === 'latency' ? { by } : {}) });
+  const planned = withFitTimes({ plan: toPlan(result), report: budgetReport(s.bc, result) }, s.bc, t0, opts.budgetSeconds);
+  if (s.timing) {
+    planned.timing = { engine: engine as Engine, input: s.timing.input };
+    planned.report.latencyCache = { ...s.timing.result.cache, pruned: s.timing.result.pruned };
+    planned.pointwise = s.pointwise;
   }
-  if (by === 'macs') {
-    const result = solveBudget({ layers: bc.layers, totalBefore: bc.macsBefore, fixedCost: bc.fixedMacs }, { targetSpeedup: target });
-    return withFitTimes({ plan: toPlan(result), report: budgetReport(bc, result) }, bc, t0, opts.budgetSeconds);
-  }
-  const engine = await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
-  const shape = Object.values(inputShapes ?? {})[0] ?? (bc.graph.nodes.find((n) => n.name === bc.graph.inputs[0]) as { shape: Shape }).shape;
-  if (shape.some((d) => d === null)) throw new Error('--by latency needs the input size: give --input-shape H,W');
-  const input = randomBatch(shape as number[], 1, opts.seed ?? 1, [0, 1]);
-  const cache = openLatencyCache(opts.latencyCache === false ? null : (opts.latencyCache ?? defaultCacheFile()));
-  const t = await timeBudgetCandidates(engine, bc, input, { order: opts.order, form: opts.form, seed: opts.seed, cache, onStep: opts.onTiming, timing: opts.timingSeconds !== undefined ? { maxSeconds: opts.timingSeconds } : undefined });
-  const result = solveBudget({ layers: bc.layers, totalBefore: t.totalMs, fixedCost: t.fixedMs }, { targetSpeedup: target, by: 'latency' });
-  const planned = withFitTimes({ plan: toPlan(result), report: budgetReport(bc, result), timing: { engine, input } }, bc, t0, opts.budgetSeconds);
-  planned.report.latencyCache = { ...t.cache, pruned: t.pruned };
-  planned.pointwise = pointwise;
   return planned;
 }
 

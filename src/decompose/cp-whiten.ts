@@ -10,7 +10,7 @@
  */
 import { cp3, cp4, type Cp3Result, type Cp4Result, type CpOptions } from './cp.js';
 import { kernel64, refitBestStart, weightTargetMoments, type AwareResult, type MultilinearModel } from './factor-refit.js';
-import { partialTraces } from './kron-moments.js';
+import { partialTraces, whitenKernelKron } from './kron-moments.js';
 import { gemmNT, transpose } from './linalg.js';
 import type { CentredMoments } from './moments.js';
 import { sqrtAndPinv } from './nd-whiten.js';
@@ -114,22 +114,7 @@ export function whitenedCp(kernel: Tensor, m: Moments, four: boolean, opts: CpOp
   const { a, b } = partialTraces(m, K);
   const sa = sqrtAndPinv(a, C);
   const sb = four ? null : sqrtAndPinv(b, K);
-  const wt = new Float64Array(N * C * K);
-  const tmp = new Float64Array(C * K);
-  for (let n = 0; n < N; n++) {
-    tmp.fill(0);
-    for (let c2 = 0; c2 < C; c2++) for (let k2 = 0; k2 < K; k2++) {
-      const w = kernel.data[(n * C + c2) * K + k2];
-      if (w === 0) continue;
-      if (!sb) tmp[c2 * K + k2] += w;
-      else for (let k = 0; k < K; k++) tmp[c2 * K + k] += w * sb.s[k2 * K + k];
-    }
-    for (let c2 = 0; c2 < C; c2++) for (let c = 0; c < C; c++) {
-      const s = sa.s[c2 * C + c];
-      if (s === 0) continue;
-      for (let k = 0; k < K; k++) wt[(n * C + c) * K + k] += s * tmp[c2 * K + k];
-    }
-  }
+  const wt = whitenKernelKron(kernel.data, { N, C, K }, sa.s, sb ? sb.s : null);
   const whiteKernel = { shape: kernel.shape, data: Float32Array.from(wt) };
   const f = cpFactors64(four ? cp4(whiteKernel, opts) : cp3(whiteKernel, opts));
   const R = opts.rank;

@@ -18,7 +18,7 @@
  */
 import { gemmNT, transpose } from './linalg.js';
 import type { CentredMoments } from './moments.js';
-import { proximalSolve } from './nd-refit.js';
+import { proximalSolve, quadraticError } from './nd-refit.js';
 import type { Tensor } from './tensor.js';
 
 /** What the refit needs of the statistics (full or per-channel covariance). */
@@ -76,16 +76,7 @@ export function covApply(m: RefitMoments, w: Float64Array, rows: number): Float6
 
 /** E(Ŵ) with the optimal bias (the whitened error for weight-target moments). */
 export function factorError(w: Float64Array, m: RefitMoments): number {
-  const F = m.channels * m.taps;
-  const N = m.outputs;
-  const wc = covApply(m, w, N);
-  let e = m.yVar;
-  for (let n = 0; n < N; n++) {
-    let s = 0;
-    for (let f = 0; f < F; f++) s += w[n * F + f] * (wc[n * F + f] - 2 * m.cross[f * N + n]);
-    e += s;
-  }
-  return Math.max(e, 0);
+  return quadraticError(w, covApply(m, w, m.outputs), m);
 }
 
 /**

@@ -34,3 +34,29 @@ export function partialTraces(m: Pick<CentredMoments, 'channels' | 'taps' | 'for
   }
   return { a, b, na };
 }
+
+/**
+ * W̃[n, c, k] = Σ_{c′,k′} W[n, c′, k′] S_A[c′, c] S_B[k′, k] for a kernel [N, C, K]: the kernel seen
+ * by whitened inputs under Σx ≈ A ⊗ B (S = the symmetric square roots). `sb` null whitens the
+ * channels only (CP4, whose two tap modes stay separate).
+ */
+export function whitenKernelKron(kernel: Float32Array, dims: { N: number; C: number; K: number }, sa: Float64Array, sb: Float64Array | null): Float64Array {
+  const { N, C, K } = dims;
+  const wt = new Float64Array(N * C * K);
+  const tmp = new Float64Array(C * K);
+  for (let n = 0; n < N; n++) {
+    tmp.fill(0);
+    for (let c2 = 0; c2 < C; c2++) for (let k2 = 0; k2 < K; k2++) {
+      const w = kernel[(n * C + c2) * K + k2];
+      if (w === 0) continue;
+      if (!sb) tmp[c2 * K + k2] += w;
+      else for (let k = 0; k < K; k++) tmp[c2 * K + k] += w * sb[k2 * K + k];
+    }
+    for (let c2 = 0; c2 < C; c2++) for (let c = 0; c < C; c++) {
+      const s = sa[c2 * C + c];
+      if (s === 0) continue;
+      for (let k = 0; k < K; k++) wt[(n * C + c) * K + k] += s * tmp[c2 * K + k];
+    }
+  }
+  return wt;
+}

@@ -77,6 +77,13 @@ export function outputError(w: Float64Array, m: CentredMoments): number {
   const N = m.outputs;
   const wc = new Float64Array(N * F);
   gemmNT(w, m.cov, wc, { m: N, n: F, k: F });
+  return quadraticError(w, wc, m);
+}
+
+/** E = yVar + Σ_n ŵ_nᵀ (Σx ŵ_n − 2 Σxy[:, n]), given wc = Ŵ Σx (N×F); clamped at 0 against rounding. */
+export function quadraticError(w: Float64Array, wc: Float64Array, m: Pick<CentredMoments, 'outputs' | 'channels' | 'taps' | 'cross' | 'yVar'>): number {
+  const F = m.channels * m.taps;
+  const N = m.outputs;
   let e = m.yVar;
   for (let n = 0; n < N; n++) {
     let s = 0;

@@ -11,7 +11,7 @@
  * result is never worse than plain Tucker-2 in that error; at full ranks both are exact.
  */
 import { kernel64, refitBestStart, weightTargetMoments, type AwareResult, type MultilinearModel } from './factor-refit.js';
-import { partialTraces } from './kron-moments.js';
+import { partialTraces, whitenKernelKron } from './kron-moments.js';
 import { gemmNT, transpose } from './linalg.js';
 import type { CentredMoments } from './moments.js';
 import { sqrtAndPinv } from './nd-whiten.js';
@@ -109,22 +109,7 @@ export function whitenedTucker2(kernel: Tensor, m: Moments, ranks: [number, numb
   const { a, b } = partialTraces(m, K);
   const sa = sqrtAndPinv(a, C);
   const sb = sqrtAndPinv(b, K);
-  // W̃[n, c, k] = Σ_{c′,k′} W[n, c′, k′] S_A[c′, c] S_B[k′, k].
-  const wt = new Float64Array(N * C * K);
-  const tmp = new Float64Array(C * K);
-  for (let n = 0; n < N; n++) {
-    tmp.fill(0);
-    for (let c2 = 0; c2 < C; c2++) for (let k2 = 0; k2 < K; k2++) {
-      const w = kernel.data[(n * C + c2) * K + k2];
-      if (w === 0) continue;
-      for (let k = 0; k < K; k++) tmp[c2 * K + k] += w * sb.s[k2 * K + k];
-    }
-    for (let c2 = 0; c2 < C; c2++) for (let c = 0; c < C; c++) {
-      const s = sa.s[c2 * C + c];
-      if (s === 0) continue;
-      for (let k = 0; k < K; k++) wt[(n * C + c) * K + k] += s * tmp[c2 * K + k];
-    }
-  }
+  const wt = whitenKernelKron(kernel.data, { N, C, K }, sa.s, sb.s);
   const t = tucker2({ shape: kernel.shape, data: Float32Array.from(wt) }, { ranks, nIterMax: opts.nIterMax, name: opts.name });
   const [R2, R1] = t.ranks;
   const first = new Float64Array(R1 * C);

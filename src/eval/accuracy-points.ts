@@ -6,15 +6,12 @@
  */
 import type { Graph } from '../models/ir.js';
 import type { Shape } from '../models/shapes.js';
-import { budgetCandidates, toPlan, type BudgetCandidates } from '../convert/budget-plan.js';
+import { toPlan, type BudgetCandidates } from '../convert/budget-plan.js';
 import { solveBudget, type BudgetBy, type BudgetProblem } from '../convert/budget.js';
 import { convertGraph, foldGhostOrders, type Conversion, type ConvertOptions, type LayerPlan } from '../convert/convert.js';
-import type { NdOrder } from '../decompose/nd.js';
-import type { DepthwiseForm } from '../convert/nd-rewrite.js';
 import type { Method } from '../convert/methods.js';
 import { calibrate, type CalibrationMode } from './calibrate.js';
-import { dataAwareCandidateErrors } from './data-costs.js';
-import { timeBudgetCandidates } from './candidate-latency.js';
+import { setUpBudget } from './budget-problem.js';
 import type { LatencyCache } from './latency-cache.js';
 import { compareGraphs, randomBatch } from './latency.js';
 import { runOnDataset, type ModelOutputs } from './evaluate.js';
@@ -61,22 +58,13 @@ export interface AccuracySetup {
 /** Candidates, their costs and the original's outputs on the validation data, once. */
 export async function setUpAccuracySearch(original: Graph, engine: Engine, validation: Dataset, c: AccuracyConstraint, opts: AccuracySetupOptions): Promise<AccuracySetup> {
   const by = opts.by;
-  const pointwise = by === 'latency' && opts.methods.includes('spatial');
-  const co = opts.convert;
-  const bc = budgetCandidates(original, {
-    pointwise, inputShapes: opts.inputShapes, layers: co.layers, skip: co.skip, minInChannels: co.minInChannels, foldBatchNorm: co.foldBatchNorm,
-    methods: opts.methods, order: co.order, cpIterations: co.maxIterations, ghost: co.ghost,
-    onLayer: (name, i, n) => opts.onProgress?.('candidates', name, i, n),
-    ...(by === 'latency' ? { orders: ['dw-pw', 'pw-dw'] as NdOrder[], forms: ['split', 'merged'] as DepthwiseForm[], gridSize: 8 } : {}),
+  const { bc, problem, pointwise, timing } = await setUpBudget(original, engine, {
+    convert: opts.convert, methods: opts.methods, by, inputShapes: opts.inputShapes, calibration: opts.calibration, dataAware: opts.dataAware,
+    seed: opts.seed, cache: opts.cache, timingSeconds: opts.timingSeconds ?? 4,
+    onCandidates: (name, i, n) => opts.onProgress?.('candidates', name, i, n), onTiming: (l, i, n) => opts.onProgress?.('timing', l, i, n),
   });
-  if (opts.calibration && opts.dataAware !== false) await dataAwareCandidateErrors(engine, bc, opts.calibration, { order: co.order, seed: opts.seed });
-  const shape = Object.values(opts.inputShapes)[0] as number[];
-  const timingInput = randomBatch(shape, 1, opts.seed ?? 1, [0, 1]);
-  let problem: BudgetProblem = { layers: bc.layers, totalBefore: bc.macsBefore, fixedCost: bc.fixedMacs };
-  if (by === 'latency') {
-    const t = await timeBudgetCandidates(engine, bc, timingInput, { order: co.order, form: co.form, seed: opts.seed, cache: opts.cache, onStep: (l, i, n) => opts.onProgress?.('timing', l, i, n), timing: { maxSeconds: opts.timingSeconds ?? 4 } });
-    problem = { layers: bc.layers, totalBefore: t.totalMs, fixedCost: t.fixedMs };
-  }
+  // Whole models are timed at one example whatever the budget counts.
+  const timingInput = timing?.input ?? randomBatch(Object.values(opts.inputShapes)[0] as number[], 1, opts.seed ?? 1, [0, 1]);
   const cheapest = problem.layers.reduce((a, l) => a + Math.min(...l.candidates.map((x) => (by === 'latency' ? (x.ms as number) : x.macs))), 0);
   // 0.5 % inside the reach: the DP's quantisation moves a plan's cost by up to layers / 20 000 of the budget.
   const maxTarget = Math.max(1, (problem.totalBefore / (problem.fixedCost + cheapest)) * 0.995);

@@ -9,8 +9,7 @@ import { loadCalibrationData } from '../../src/eval/calibration-data.js';
 import { ortMomentFeeder } from '../../src/eval/ort-moments.js';
 import { MomentAccumulator } from '../../src/decompose/moments.js';
 import { gaussianArray } from '../../src/decompose/random.js';
-import type { Graph } from '../../src/models/ir.js';
-import type { Batch } from '../../src/eval/tfjs-run.js';
+import { outputRelError } from '../helpers/output-error.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 let engine: Engine;
@@ -18,25 +17,6 @@ let engine: Engine;
 beforeAll(async () => {
   engine = await createEngine('ort', 'NHWC');
 });
-
-/** ‖f(x) − g(x)‖ / ‖f(x)‖ of the networks' outputs over the calibration batches. */
-async function outputRelError(original: Graph, converted: Graph, batches: Batch[]): Promise<number> {
-  const a = await engine.prepare(original);
-  const b = await engine.prepare(converted);
-  let se = 0;
-  let yy = 0;
-  for (const x of batches) {
-    const [y] = await a.run(x);
-    const [z] = await b.run(x);
-    for (let i = 0; i < y.data.length; i++) {
-      se += (y.data[i] - z.data[i]) ** 2;
-      yy += y.data[i] ** 2;
-    }
-  }
-  await a.dispose();
-  await b.dispose();
-  return Math.sqrt(se / yy);
-}
 
 interface Case {
   model: string;
@@ -62,7 +42,7 @@ describe('joint calibration: every ND factor refit against the layer output (fix
       const run = async (o: CalibrationOptions) => calibrate(engine, conv, data.batches, { seed: 3, ...o });
       const plain = await run({ mode: 'lsq' });
       const joint = await run({ mode: 'joint', rounds: 2, rowsPerLayer: 2048 });
-      expect(await outputRelError(graph, joint.graph, data.batches)).toBeLessThanOrEqual(await outputRelError(graph, plain.graph, data.batches));
+      expect(await outputRelError(engine, graph, joint.graph, data.batches)).toBeLessThanOrEqual(await outputRelError(engine, graph, plain.graph, data.batches));
       expect(joint.outputCheck?.kept).toBe(joint.outputCheck && joint.outputCheck.joint <= joint.outputCheck.lastFactor ? 'joint' : 'lsq');
       for (const l of joint.outputCheck?.kept === 'joint' ? joint.layers : []) {
         expect(l.statistics).toBe('full');

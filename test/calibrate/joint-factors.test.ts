@@ -5,8 +5,7 @@ import { convertGraph, type ConvertOptions } from '../../src/convert/convert.js'
 import { createEngine, type Engine } from '../../src/eval/engine.js';
 import { calibrate, type CalibrationOptions } from '../../src/eval/calibrate.js';
 import { loadCalibrationData } from '../../src/eval/calibration-data.js';
-import type { Graph } from '../../src/models/ir.js';
-import type { Batch } from '../../src/eval/tfjs-run.js';
+import { outputRelError } from '../helpers/output-error.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 let engine: Engine;
@@ -14,25 +13,6 @@ let engine: Engine;
 beforeAll(async () => {
   engine = await createEngine('ort', 'NHWC');
 });
-
-/** ‖f(x) − g(x)‖ / ‖f(x)‖ of the networks' outputs over the calibration batches. */
-async function outputRelError(original: Graph, converted: Graph, batches: Batch[]): Promise<number> {
-  const a = await engine.prepare(original);
-  const b = await engine.prepare(converted);
-  let se = 0;
-  let yy = 0;
-  for (const x of batches) {
-    const [y] = await a.run(x);
-    const [z] = await b.run(x);
-    for (let i = 0; i < y.data.length; i++) {
-      se += (y.data[i] - z.data[i]) ** 2;
-      yy += y.data[i] ** 2;
-    }
-  }
-  await a.dispose();
-  await b.dispose();
-  return Math.sqrt(se / yy);
-}
 
 const CASES: ConvertOptions[] = [
   { method: 'tucker2', tuckerRanks: [8, 8], layers: ['conv3_1'] },
@@ -53,7 +33,7 @@ describe('joint calibration of Tucker-2, spatial and CP factors on fmnist-vgg (t
       const noAware = await run({ mode: 'joint', rounds: 2, dataAware: false });
       // Every layer went through the joint refit (full statistics), whichever result was kept.
       expect(joint.layers.every((l) => l.start !== undefined && l.statistics === 'full')).toBe(true);
-      expect(await outputRelError(graph, joint.graph, data.batches)).toBeLessThanOrEqual(await outputRelError(graph, plain.graph, data.batches));
+      expect(await outputRelError(engine, graph, joint.graph, data.batches)).toBeLessThanOrEqual(await outputRelError(engine, graph, plain.graph, data.batches));
       for (const l of joint.outputCheck?.kept === 'joint' ? joint.layers : []) {
         expect(l.statistics).toBe('full');
         expect(l.start).toBeDefined();
