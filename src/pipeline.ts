@@ -25,7 +25,7 @@ import { inferShapes } from './models/shapes.js';
 import { checkActivations } from './models/activation-memory.js';
 import { budgetReport, toPlan, type BudgetCandidates, type BudgetReport } from './convert/budget-plan.js';
 import { setUpBudget } from './eval/budget-problem.js';
-import type { Sensitivity } from './eval/sensitivity.js';
+import { checkSensitivity, type Sensitivity } from './eval/sensitivity.js';
 import { solveBudget, type BudgetBy } from './convert/budget.js';
 import { shareFitSeconds } from './convert/budget-fits.js';
 import type { Method } from './convert/methods.js';
@@ -133,7 +133,7 @@ async function workOutInput(original: Graph, opts: ConvertModelOptions, preproce
 
 export async function convertModel(modelPath: string, opts: ConvertModelOptions): Promise<ConvertModelResult> {
   if (opts.targetSpeedup === undefined) validateRankOptions(opts);
-  if (opts.sensitivity === 'e2e' && !opts.calibrate) throw new Error('--sensitivity e2e measures every candidate on calibration data: add --calibrate <data> (e.g. fashion-mnist-train:32)');
+  checkSensitivity(opts.sensitivity, opts.calibrate);
   const original = await loadGraph(modelPath);
   const preprocessing = resolvePreprocessing(original, opts.preprocess, declaredInputRange(modelPath));
   checkOutputFormats(original, modelPath, opts.formats);

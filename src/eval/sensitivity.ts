@@ -42,6 +42,11 @@ export interface EndToEndOptions {
   onCandidate?: (label: string, index: number, total: number) => void;
 }
 
+/** End-to-end costs are measured on calibration data: refuse them without it. */
+export function checkSensitivity(sensitivity: Sensitivity | undefined, calibrate: string | undefined): void {
+  if (sensitivity === 'e2e' && !calibrate) throw new Error('--sensitivity e2e measures every candidate on calibration data: add --calibrate <data> (e.g. fashion-mnist-train:32)');
+}
+
 /** The first `examples` rows of the batches, in order. */
 export function firstExamples(batches: Batch[], examples: number): Batch[] {
   const out: Batch[] = [];

@@ -11,6 +11,7 @@ import { loadCalibrationData } from '../../src/eval/calibration-data.js';
 import { setUpBudget } from '../../src/eval/budget-problem.js';
 import { endToEndCandidateErrors, firstExamples, MEASURED_GRID_SIZE, outputCostSum } from '../../src/eval/sensitivity.js';
 import type { Batch } from '../../src/eval/tfjs-run.js';
+import { convertModel } from '../../src/pipeline.js';
 import { cli, expectCleanFailure } from '../helpers/cli.js';
 
 const VGG = path.resolve(__dirname, '../../fixtures/models/fmnist-vgg');
@@ -81,6 +82,15 @@ describe('end-to-end sensitivity (--sensitivity e2e)', () => {
     }
     const [, e2e] = plans;
     for (const l of e2e.s.bc.layers) expect(l.candidates.filter((c) => c.method === 'nd').length).toBeLessThanOrEqual(MEASURED_GRID_SIZE);
+  });
+
+  it("report.json's budget says which sensitivity costed the candidates", async () => {
+    const common = { targetSpeedup: 1.3, layers: ['conv2_2', 'conv3_1'], evaluate: false, calibMode: 'bias' as const, backend: 'ort' as const, seed: 1 };
+    const e2e = await convertModel(VGG, { ...common, calibrate: 'fashion-mnist-train:16', sensitivity: 'e2e' });
+    const layer = await convertModel(VGG, { ...common, calibrate: 'fashion-mnist-train:16' });
+    const kernel = await convertModel(VGG, common);
+    expect([e2e, layer, kernel].map((r) => r.report.budget?.sensitivity)).toEqual(['e2e', 'layer', 'kernel']);
+    expect(e2e.budget?.macs.speedup).toBeGreaterThanOrEqual(1.3);
   });
 
   it('--sensitivity e2e without --calibrate is refused in one line', async () => {
