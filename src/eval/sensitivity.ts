@@ -141,7 +141,9 @@ export function candidateReplacement(conv: Conv2DNode, c: Candidate, layout: Gra
 
 /** Every candidate's end-to-end cost, in place (candidate.error; 'keep' stays 0). */
 export async function endToEndCandidateErrors(engine: Engine, bc: BudgetCandidates, calibration: Batch[], opts: EndToEndOptions = {}): Promise<void> {
-  const batches = firstExamples(calibration, opts.examples ?? DEFAULT_SENSITIVITY_EXAMPLES);
+  const examples = opts.examples ?? DEFAULT_SENSITIVITY_EXAMPLES;
+  if (!(Number.isInteger(examples) && examples > 0)) throw new Error(`--sensitivity-examples ${examples}: must be a positive whole number (default ${DEFAULT_SENSITIVITY_EXAMPLES})`);
+  const batches = firstExamples(calibration, examples);
   if (!batches.length) throw new Error('--sensitivity e2e: the calibration data has no examples');
   const reference = await engine.prepare(bc.graph);
   const references: Batch[] = [];
