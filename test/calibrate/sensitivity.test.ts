@@ -43,6 +43,14 @@ describe('end-to-end sensitivity (--sensitivity e2e)', () => {
     expect(outputCostSum(logits, other).sum).toBeGreaterThan(0);
   });
 
+  it('an image output (not [batch, classes]) costs its mean squared error per element', () => {
+    const y = { shape: [2, 2, 2, 1], data: Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7]) };
+    const yh = { shape: [2, 2, 2, 1], data: Float32Array.from([0, 1, 2, 5, 4, 5, 6, 6]) };
+    // Squared errors 4 and 1 over 8 elements.
+    const c = outputCostSum(y, yh);
+    expect(c.sum / c.count).toBeCloseTo(5 / 8, 12);
+  });
+
   it('measures on at most the examples asked for', () => {
     const cut = firstExamples(batches, 20);
     expect(cut.reduce((a, b) => a + b.shape[0], 0)).toBe(20);
