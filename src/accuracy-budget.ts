@@ -30,6 +30,7 @@ import {
 import { buildReport, type ConversionReport } from './report/conversion-report.js';
 import { frontierHtml } from './report/frontier.js';
 import { jsonSafe, VERSION, type ConvertModelOptions } from './pipeline.js';
+import { checkSensitivity } from './eval/sensitivity.js';
 
 export interface AccuracyBudgetOptions extends ConvertModelOptions {
   accuracy: AccuracyConstraint;
@@ -100,6 +101,7 @@ async function setUp(modelPath: string, opts: AccuracyBudgetOptions): Promise<{ 
   const t0 = performance.now();
   const c = opts.accuracy;
   refuseFixedRanks(opts);
+  checkSensitivity(opts.sensitivity, opts.calibrate);
   if (opts.calibrate) await checkDisjoint(opts.data, opts.calibrate);
   const original = await loadGraph(modelPath);
   const formats = formatsFor(original, modelPath, opts.formats);
@@ -111,7 +113,7 @@ async function setUp(modelPath: string, opts: AccuracyBudgetOptions): Promise<{ 
   const by = opts.by ?? 'latency';
   const setup = await setUpAccuracySearch(original, engine, validation, c, {
     convert: opts, methods: opts.methods ?? [opts.method ?? 'nd'], by, inputShapes: searchInputShapes(original, opts.inputShape, validation),
-    calibration: calibration?.batches ?? null, dataAware: opts.dataAware, calibMode: opts.calibMode, refitRounds: opts.refitRounds, seed: opts.seed,
+    calibration: calibration?.batches ?? null, dataAware: opts.dataAware, sensitivity: opts.sensitivity, sensitivityExamples: opts.sensitivityExamples, calibMode: opts.calibMode, refitRounds: opts.refitRounds, seed: opts.seed,
     cache: by === 'latency' ? openLatencyCache(opts.latencyCache === false ? null : (opts.latencyCache ?? defaultCacheFile())) : undefined,
     timingSeconds: opts.timingSeconds, onProgress: opts.onProgress,
   });

@@ -25,6 +25,7 @@ import { inferShapes } from './models/shapes.js';
 import { checkActivations } from './models/activation-memory.js';
 import { budgetReport, toPlan, type BudgetCandidates, type BudgetReport } from './convert/budget-plan.js';
 import { setUpBudget } from './eval/budget-problem.js';
+import { checkSensitivity, type Sensitivity } from './eval/sensitivity.js';
 import { solveBudget, type BudgetBy } from './convert/budget.js';
 import { shareFitSeconds } from './convert/budget-fits.js';
 import type { Method } from './convert/methods.js';
@@ -57,6 +58,13 @@ export interface ConvertModelOptions extends ConvertOptions {
   calibMode?: CalibrationMode;
   /** Joint calibration also starts from the activation-whitened decomposition (default true). */
   dataAware?: boolean;
+  /**
+   * --target-speedup with --calibrate: cost each candidate by its layer's output error ('layer',
+   * the default) or by the network's final output ('e2e', sensitivity.ts).
+   */
+  sensitivity?: Sensitivity;
+  /** --sensitivity e2e: calibration examples measured on, at most (default 64). */
+  sensitivityExamples?: number;
   /** Joint calibration: block-coordinate rounds per layer (default 8). */
   refitRounds?: number;
   /** Progress: the stage ('decompose', 'calibrate') and the layer being worked on. */
@@ -125,6 +133,7 @@ async function workOutInput(original: Graph, opts: ConvertModelOptions, preproce
 
 export async function convertModel(modelPath: string, opts: ConvertModelOptions): Promise<ConvertModelResult> {
   if (opts.targetSpeedup === undefined) validateRankOptions(opts);
+  checkSensitivity(opts.sensitivity, opts.calibrate);
   const original = await loadGraph(modelPath);
   const preprocessing = resolvePreprocessing(original, opts.preprocess, declaredInputRange(modelPath));
   checkOutputFormats(original, modelPath, opts.formats);
@@ -226,17 +235,21 @@ async function planBudget(original: Graph, opts: ConvertModelOptions, inputShape
   const by = opts.by ?? 'macs';
   if (by !== 'macs' && by !== 'latency') throw new Error(`--by "${String(by)}": choose macs or latency`);
   const t0 = performance.now();
-  const dataDriven = Boolean(opts.calibrate) && opts.dataAware !== false;
+  const e2e = opts.sensitivity === 'e2e';
+  const dataDriven = Boolean(opts.calibrate) && (opts.dataAware !== false || e2e);
   // Rank allocation by data: candidates cost their output error on the calibration data.
   const calibration = dataDriven ? (await loadCalibrationData(opts.calibrate as string, original, { samples: opts.calibSamples, tile: opts.calibTile, seed: opts.seed })).batches : null;
   const engine = dataDriven || by === 'latency' ? await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads }) : null;
   const cache = by === 'latency' ? openLatencyCache(opts.latencyCache === false ? null : (opts.latencyCache ?? defaultCacheFile())) : undefined;
   const s = await setUpBudget(original, engine, {
     convert: opts, methods: opts.methods ?? [opts.method ?? 'nd'], by, inputShapes, calibration, seed: opts.seed, cache, timingSeconds: opts.timingSeconds,
+    sensitivity: opts.sensitivity, sensitivityExamples: opts.sensitivityExamples,
     onCandidates: (name, i, n) => opts.onProgress?.('candidates', name, i, n), onTiming: opts.onTiming,
+    onSensitivity: (label, i, n) => opts.onProgress?.('sensitivity', label, i, n),
   });
   const result = solveBudget(s.problem, { targetSpeedup: opts.targetSpeedup as number, ...(by === 'latency' ? { by } : {}) });
   const planned = withFitTimes({ plan: toPlan(result), report: budgetReport(s.bc, result) }, s.bc, t0, opts.budgetSeconds);
+  planned.report.sensitivity = !calibration ? 'kernel' : e2e ? 'e2e' : 'layer';
   if (s.timing) {
     planned.timing = { engine: engine as Engine, input: s.timing.input };
     planned.report.latencyCache = { ...s.timing.result.cache, pruned: s.timing.result.pruned };

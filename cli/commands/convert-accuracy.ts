@@ -63,7 +63,7 @@ export async function runAccuracyBudget(cmd: Command, model: string, accuracy: A
     budgetSeconds: o.budgetSeconds, latencyCache: o.latencyCache === true ? undefined : o.latencyCache, timingSeconds: o.timingSeconds,
     minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape,
     preprocess: preprocessFlags(o), formats: o.format, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode,
-    dataAware: o.dataAware, refitRounds: o.refitRounds, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out, force: o.force,
+    dataAware: o.dataAware, sensitivity: o.sensitivity, sensitivityExamples: o.sensitivityExamples, refitRounds: o.refitRounds, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out, force: o.force,
   });
   for (const b of bars.values()) b.done();
   print(o.json, report, [frontierTable(search), `wrote ${o.out}/ (model, report.json, frontier.html)`].join('\n'));

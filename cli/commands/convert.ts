@@ -50,6 +50,8 @@ export function registerConvert(program: Command): void {
     .option('--calib-tile <px>', 'photo tile side for models that take any size (default 64)', int)
     .addOption(new Option('--calib-mode <m>', 'joint refits every factor of ND, Tucker-2, spatial and CP layers against the layer output (others: last factor); lsq refits only the last factor; bias only shifts the bias').choices(['joint', 'lsq', 'bias']).default('joint'))
     .option('--refit-rounds <n>', 'joint calibration: block-coordinate rounds per layer (default 8 for nd, 6 for tucker2, spatial, cp, cp4)', int)
+    .addOption(new Option('--sensitivity <s>', "--target-speedup with --calibrate: cost each candidate by its layer's output error (layer), or by the network's final output with only that layer replaced (e2e: softmax KL for classifiers, MSE for image models; one network run per candidate, so the grid is capped to 8 ranks per method per layer as with --by latency)").choices(['layer', 'e2e']).default('layer'))
+    .option('--sensitivity-examples <n>', '--sensitivity e2e: calibration examples each candidate is measured on, at most (default 64)', int)
     .option('--no-data-aware', 'joint calibration: do not also try the activation-whitened decomposition (plain start only)')
     .option('--no-eval', 'skip running the models (costs and kernel errors only)')
     .addOption(new Option('--backend <b>', 'runtime for the measurement: tfjs backends, or ort (onnxruntime)').choices(RUNTIME_CHOICES).default('auto'))
@@ -79,7 +81,7 @@ export function registerConvert(program: Command): void {
       targetSpeedup: o.targetSpeedup, by: o.by, budgetSeconds: o.budgetSeconds, latencyCache: o.latencyCache === true ? undefined : o.latencyCache, timingSeconds: o.timingSeconds,
       onTiming: (label: string, i: number, n: number) => onProgress('timing', label, i, n), methods: o.methods ? checkMethods(o.methods) : undefined,
       minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, keepUnprofitable: o.keepUnprofitable, inputShape: o.inputShape, inputImage: o.input,
-      preprocess: preprocessFlags(o), formats: o.format ? checkFormats(o.format) : undefined, evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, dataAware: o.dataAware, refitRounds: o.refitRounds, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out, force: o.force,
+      preprocess: preprocessFlags(o), formats: o.format ? checkFormats(o.format) : undefined, evaluate: o.eval, calibrate: o.calibrate, calibSamples: o.calibSamples, calibTile: o.calibTile, calibMode: o.calibMode, dataAware: o.dataAware, sensitivity: o.sensitivity, sensitivityExamples: o.sensitivityExamples, refitRounds: o.refitRounds, backend: o.backend, threads: o.threads, seed: o.seed, outDir: o.out, force: o.force,
     });
     for (const b of bars.values()) b.done();
     print(o.json, report, [conversionTable(report), ...methodLines(report), ...(budget ? [budgetText(budget)] : []), `wrote ${o.out}/ (model + report.json)`].join('\n'));

@@ -72,6 +72,11 @@ export interface BudgetReport {
   unit: 'MACs' | 'ms';
   totalBefore: number;
   totalAfter: number;
+  /**
+   * What a candidate's error is: its kernel error ('kernel', no calibration data), its layer's output
+   * error on the calibration data ('layer') or its effect on the network's final output ('e2e').
+   */
+  sensitivity?: 'kernel' | 'layer' | 'e2e';
   /** Σ kernelRelError² over the candidate layers (the objective minimised). */
   totalError: number;
   macs: { before: number; after: number; speedup: number };

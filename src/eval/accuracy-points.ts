@@ -12,6 +12,7 @@ import { convertGraph, foldGhostOrders, type Conversion, type ConvertOptions, ty
 import type { Method } from '../convert/methods.js';
 import { calibrate, type CalibrationMode } from './calibrate.js';
 import { setUpBudget } from './budget-problem.js';
+import type { Sensitivity } from './sensitivity.js';
 import type { LatencyCache } from './latency-cache.js';
 import { compareGraphs, randomBatch } from './latency.js';
 import { runOnDataset, type ModelOutputs } from './evaluate.js';
@@ -30,6 +31,9 @@ export interface AccuracySetupOptions {
   calibration: Batch[] | null;
   /** Rank allocation by output error on the calibration data (data-costs.ts); default true. */
   dataAware?: boolean;
+  /** With calibration: candidates cost their layer's output error ('layer', default) or the network's final output's ('e2e', sensitivity.ts). */
+  sensitivity?: Sensitivity;
+  sensitivityExamples?: number;
   calibMode?: CalibrationMode;
   refitRounds?: number;
   seed?: number;
@@ -60,6 +64,7 @@ export async function setUpAccuracySearch(original: Graph, engine: Engine, valid
   const by = opts.by;
   const { bc, problem, pointwise, timing } = await setUpBudget(original, engine, {
     convert: opts.convert, methods: opts.methods, by, inputShapes: opts.inputShapes, calibration: opts.calibration, dataAware: opts.dataAware,
+    sensitivity: opts.sensitivity, sensitivityExamples: opts.sensitivityExamples,
     seed: opts.seed, cache: opts.cache, timingSeconds: opts.timingSeconds ?? 4,
     onCandidates: (name, i, n) => opts.onProgress?.('candidates', name, i, n), onTiming: (l, i, n) => opts.onProgress?.('timing', l, i, n),
   });
