@@ -138,7 +138,9 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
   const preprocessing = resolvePreprocessing(original, opts.preprocess, declaredInputRange(modelPath));
   checkOutputFormats(original, modelPath, opts.formats);
   const { input, inputShapes } = await workOutInput(original, opts, preprocessing);
-  const budget = opts.targetSpeedup === undefined ? null : await planBudget(original, opts, inputShapes);
+  // Read once, with the model's preprocessing: the budget's data-driven costs and the calibration see the same inputs.
+  const calData = opts.calibrate ? await loadCalibrationData(opts.calibrate, original, { samples: opts.calibSamples, tile: opts.calibTile, seed: opts.seed, preprocessing }) : null;
+  const budget = opts.targetSpeedup === undefined ? null : await planBudget(original, opts, inputShapes, calData?.batches ?? null);
   const t0 = performance.now();
   const onLayer = (name: string, i: number, n: number) => opts.onProgress?.('decompose', name, i, n);
   // With calibration the Ghost layers' channel order is folded after their data fit (a data fit may re-pick primaries).
@@ -153,8 +155,8 @@ export async function convertModel(modelPath: string, opts: ConvertModelOptions)
   let evaluateSeconds: number | null = null;
   let calibration: CalibrationReport | null = null;
   let uncalibrated: Conversion | null = null;
-  if (opts.calibrate) {
-    const data = await loadCalibrationData(opts.calibrate, original, { samples: opts.calibSamples, tile: opts.calibTile, seed: opts.seed, preprocessing });
+  if (calData) {
+    const data = calData;
     const engine = await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads });
     const t2 = performance.now();
     const cal = await calibrate(engine, conversion, data.batches, { mode: opts.calibMode, dataAware: opts.dataAware, rounds: opts.refitRounds, seed: opts.seed, onLayer: (name, i, n) => opts.onProgress?.('calibrate', name, i, n) });
@@ -228,7 +230,7 @@ interface PlannedBudget {
 }
 
 /** --target-speedup: candidates per layer, their measured times with --by latency, and the solver's plan. */
-async function planBudget(original: Graph, opts: ConvertModelOptions, inputShapes: Record<string, Shape> | undefined): Promise<PlannedBudget> {
+async function planBudget(original: Graph, opts: ConvertModelOptions, inputShapes: Record<string, Shape> | undefined, calBatches: Batch[] | null): Promise<PlannedBudget> {
   if (opts.rank !== undefined || opts.energy !== undefined || opts.rankRule !== undefined || opts.tuckerRanks !== undefined || opts.ranks) {
     throw new Error("--target-speedup chooses every layer's method and rank; drop --rank / --energy / --rank-rule / --tucker-ranks");
   }
@@ -236,9 +238,9 @@ async function planBudget(original: Graph, opts: ConvertModelOptions, inputShape
   if (by !== 'macs' && by !== 'latency') throw new Error(`--by "${String(by)}": choose macs or latency`);
   const t0 = performance.now();
   const e2e = opts.sensitivity === 'e2e';
-  const dataDriven = Boolean(opts.calibrate) && (opts.dataAware !== false || e2e);
+  const dataDriven = calBatches !== null && (opts.dataAware !== false || e2e);
   // Rank allocation by data: candidates cost their output error on the calibration data.
-  const calibration = dataDriven ? (await loadCalibrationData(opts.calibrate as string, original, { samples: opts.calibSamples, tile: opts.calibTile, seed: opts.seed })).batches : null;
+  const calibration = dataDriven ? calBatches : null;
   const engine = dataDriven || by === 'latency' ? await createEngine(opts.backend ?? 'auto', original.layout, { threads: opts.threads }) : null;
   const cache = by === 'latency' ? openLatencyCache(opts.latencyCache === false ? null : (opts.latencyCache ?? defaultCacheFile())) : undefined;
   const s = await setUpBudget(original, engine, {

@@ -60,6 +60,7 @@ export function frontierTable(r: AccuracySearchReport): string {
   ];
   const v = r.verified;
   if (v) lines.push(`written ${v.format} model re-loaded and measured: ${metricTitle(r)} ${fx(v.accuracy.value)}, ${fx(v.measuredSpeedup)}× [95 % ${fx(v.speedupInterval[0])}–${fx(v.speedupInterval[1])}], ${v.runs} interleaved runs, load ${fx(v.load.before)} → ${fx(v.load.after)} on ${v.load.cores} cores`);
+  if (v && !(v.speedupInterval[0] > 1)) lines.push(`not measurably faster: the 95 % interval of the written model's speedup includes 1× (the machine's load blurs timings; re-run \`bench\` on a quiet machine)`);
   return lines.join('\n');
 }
 
@@ -79,7 +80,7 @@ export async function frontierHtml(r: AccuracySearchReport, model: string, opts:
 <h1>Fastest within ${escapeHtml(r.constraintText)}: ${escapeHtml(model)}</h1>
 <p class="meta">validation <b>${escapeHtml(r.data)}</b>${r.calibration ? `; calibration ${escapeHtml(r.calibration)} (disjoint)` : ''}; budget by ${escapeHtml(r.by)} (methods ${escapeHtml(r.methods.join(', '))}) on <b>${escapeHtml(r.backend)}</b>${r.threads ? ` (${r.threads} threads)` : ''}; search stopped by ${escapeHtml(r.stoppedBy)}</p>
 <div class="chart">${inlineSvg(svg)}</div>
-${v ? `<p>The written ${escapeHtml(v.format)} model, re-loaded from its files and measured again: ${escapeHtml(metricTitle(r))} ${fx(v.accuracy.value)}, speedup ${fx(v.measuredSpeedup)}× [95 % ${fx(v.speedupInterval[0])}–${fx(v.speedupInterval[1])}] (${v.runs} interleaved runs, load ${fx(v.load.before)} → ${fx(v.load.after)} on ${v.load.cores} cores).</p>` : ''}
+${v ? `<p>The written ${escapeHtml(v.format)} model, re-loaded from its files and measured again: ${escapeHtml(metricTitle(r))} ${fx(v.accuracy.value)}, speedup ${fx(v.measuredSpeedup)}× [95 % ${fx(v.speedupInterval[0])}–${fx(v.speedupInterval[1])}] (${v.runs} interleaved runs, load ${fx(v.load.before)} → ${fx(v.load.after)} on ${v.load.cores} cores)${v.speedupInterval[0] > 1 ? '' : ' — not measurably faster: the interval includes 1×'}.</p>` : ''}
 <h2>Every point tried</h2>
 ${table}
 <p class="note">netdecouple${opts.version ? ` ${escapeHtml(opts.version)}` : ''} — the same numbers are in report.json (accuracyBudget) beside this file.</p>
