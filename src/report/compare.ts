@@ -31,6 +31,27 @@ export function compareTable(r: CompareReport): string {
     renderTable(['layer', 'kernel kh×kw×C×N', 'MACs ÷', ...r.methods, 'winner'], rows, ['l', 'l', 'r', ...r.methods.map(() => 'l' as const), 'l']),
     '',
     `layers won: ${wins}`,
+    ...(r.calibration ? ['', dataAwareTable(r)] : []),
+  ].join('\n');
+}
+
+/** With calibration data: the same points' layer output error on it, plain → data-aware (same rank, same MACs). */
+function dataAwareTable(r: CompareReport): string {
+  const rows: string[][] = [];
+  for (const l of r.layers) {
+    for (const at of l.atReduction) {
+      rows.push([
+        at.reduction === REDUCTIONS[0] ? l.name : '', `${at.reduction}×`,
+        ...r.methods.map((m) => {
+          const d = at.byMethod[m]?.dataAware;
+          return d ? `${pct(d.plainRelError)} → ${pct(d.relError)}` : '—';
+        }),
+      ]);
+    }
+  }
+  return [
+    `output error, plain → data-aware (activation-aware start + joint refit), of the points above, on ${r.calibration} (— = no joint refit for the method)`,
+    renderTable(['layer', 'MACs ÷', ...r.methods], rows, ['l', 'r', ...r.methods.map(() => 'l' as const)]),
   ].join('\n');
 }
 
