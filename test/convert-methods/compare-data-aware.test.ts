@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadGraph } from '../../src/models/load.js';
 import type { Conv2DNode, Graph } from '../../src/models/ir.js';
 import { compareGraph, type CompareOptions, type CompareReport } from '../../src/eval/compare.js';
-import { compareTable } from '../../src/report/compare.js';
+import { compareFiles, compareSpec, compareTable } from '../../src/report/compare.js';
 import { candidateDataAware, layerStatistics, sampleLayerOutputs } from '../../src/eval/compare-data-aware.js';
 import { createEngine, type Engine } from '../../src/eval/engine.js';
 import { loadCalibrationData, type CalibrationData } from '../../src/eval/calibration-data.js';
@@ -65,6 +65,14 @@ describe('compare --calibrate on fmnist-vgg', () => {
     }
     expect(aware.calibration).toContain('Fashion-MNIST training split');
     expect(compareTable(aware)).toContain('data-aware');
+  });
+
+  it('the chart adds the data-aware curves and still renders', async () => {
+    const spec = JSON.stringify(compareSpec(aware, aware.layers[0]));
+    expect(spec).toContain('"kind":"data-aware"');
+    expect(JSON.stringify(compareSpec(plain, plain.layers[0]))).not.toContain('data-aware');
+    const files = await compareFiles(aware, (r) => JSON.stringify(r));
+    expect(files['conv2_1.svg']).toContain('<svg');
   });
 
   it('without calibration data the report has no new fields and the same points', () => {
