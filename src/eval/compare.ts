@@ -5,7 +5,9 @@
  * given inputs — its output error (the candidate's layers fed the reference network's activation,
  * against the conv's output, as conversion-errors.ts measures a converted layer). The winner at 2×,
  * 3×, 4× MAC reduction is the method with the least error among its points with at least that
- * reduction (output error when measured, else kernel error).
+ * reduction (output error when measured, else kernel error). Given calibration images, every ND,
+ * Tucker-2, spatial and CP point also gets its plain and data-aware layer output error on them
+ * (compare-data-aware.ts); the winners stay chosen by the errors above.
  *
  * Plain JSON (compare.json); the table, the SVGs and the files are rendered from it in
  * src/report/compare.ts.
