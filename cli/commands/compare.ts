@@ -4,6 +4,7 @@ import { parseInputShape } from '../../src/models/shapes.js';
 import { writeFolderAtomically } from '../../src/models/atomic-dir.js';
 import { jsonSafe, resolveInput, VERSION } from '../../src/pipeline.js';
 import { createRunner, RUNTIME_CHOICES } from '../../src/eval/runner.js';
+import { createEngine } from '../../src/eval/engine.js';
 import { METHODS, type Method } from '../../src/convert/methods.js';
 import { compareGraph } from '../../src/eval/compare.js';
 import { compareFiles, compareTable } from '../../src/report/compare.js';
@@ -29,8 +30,11 @@ export function registerCompare(program: Command): void {
     .option('--input-shape <H,W>', 'spatial size for MACs (models that take any size) and the random input of --output-error')
     .option('--input <image.png>', 'measure each point\'s output error on this image')
     .option('--output-error', 'measure each point\'s output error (on --input, else a seeded random input of --input-shape)')
-    .option('--ghost-data <data>', 'ghost: also fit the ghosts on these unlabelled images (fashion-mnist-train[:N] or images:<folder>) and measure those points too (needs --output-error or --input)')
-    .option('--ghost-samples <n>', 'images (or photo tiles) of --ghost-data', int)
+    .option('--calibrate <data>', 'unlabelled images (fashion-mnist-train[:N] or images:<folder>): beside each ND, Tucker-2, spatial and CP point\'s plain decomposition, its data-aware variant (activation-aware start + joint refit, as convert --calibrate), both scored by layer output error on these images; with --output-error (or --input) also the ghosts\' data fit')
+    .option('--calib-samples <n>', 'images (or photo tiles) of --calibrate / --ghost-data', int)
+    .option('--refit-rounds <n>', '--calibrate: block-coordinate rounds of the joint refit (default 8 for nd, 6 for the others)', int)
+    .option('--ghost-data <data>', 'ghost: fit the ghosts on these unlabelled images instead of --calibrate\'s and measure those points too (needs --output-error or --input)')
+    .option('--ghost-samples <n>', 'images (or photo tiles) of --ghost-data (default --calib-samples)', int)
     .option('--ghost-kernel <d>', 'ghost: depthwise filter size d, odd (default 3)', int)
     .option('--ghost-min-r2 <r>', 'ghost: channels whose fit explains less than this share of their variance stay primary (default 0)', num)
     .addOption(new Option('--backend <b>', 'runtime for output errors: tfjs backends, or ort (onnxruntime)').choices(RUNTIME_CHOICES).default('auto'))
@@ -39,7 +43,7 @@ export function registerCompare(program: Command): void {
     .option('--json', 'print compare.json on stdout')
     .option('--force', FORCE_HELP)
     .action(async (model: string, o) => {
-      prepareOut(o.out, o, [model, o.input, o.ghostData]);
+      prepareOut(o.out, o, [model, o.input, o.ghostData, o.calibrate]);
       const graph = await loadGraph(model);
       const methods = o.methods as Method[] | undefined;
       for (const m of methods ?? []) if (!METHODS.includes(m)) throw new UsageError(`--methods "${m}": choose from ${METHODS.join(', ')}`);
@@ -48,11 +52,15 @@ export function registerCompare(program: Command): void {
       const inputShapes = input ? { [graph.inputs[0]]: input.shape } : o.inputShape ? parseInputShape(o.inputShape, graph) : undefined;
       const runner = measure ? await createRunner(o.backend, graph.layout, { threads: o.threads }) : null;
       if (o.ghostData && !measure) throw new Error('--ghost-data: the data-fit ghost points are measured by output error; add --output-error (or --input image.png)');
-      const ghostData = o.ghostData ? await loadCalibrationData(o.ghostData, graph, { samples: o.ghostSamples, seed: o.seed }) : null;
+      const calibration = o.calibrate ? await loadCalibrationData(o.calibrate, graph, { samples: o.calibSamples, seed: o.seed }) : null;
+      // --ghost-data names the ghosts' own images; else they are fit on --calibrate's (when output errors are measured).
+      const ghostData = o.ghostData ? await loadCalibrationData(o.ghostData, graph, { samples: o.ghostSamples ?? o.calibSamples, seed: o.seed }) : measure ? calibration : null;
+      const engine = calibration ? await createEngine(o.backend, graph.layout, { threads: o.threads }) : null;
       let live = progress(1, false);
       const report = await compareGraph(graph, {
         methods, order: o.order, layers: o.layers, skip: o.skip, minInChannels: o.minInChannels, foldBatchNorm: o.foldBn, gridSize: o.grid, cpIterations: o.cpIters,
         ghost: { kernelSize: o.ghostKernel, minR2: o.ghostMinR2 }, ghostData: ghostData ? { batches: ghostData.batches, description: ghostData.description } : undefined,
+        calibration: calibration && engine ? { engine, batches: calibration.batches, description: calibration.description, rounds: o.refitRounds } : undefined,
         inputShapes, outputs: runner && input ? { runner, input: input.batch, description: input.description } : undefined, version: VERSION, model,
         onLayer: (name, i, total) => {
           if (i === 0) live = progress(total, !o.json);

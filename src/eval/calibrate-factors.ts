@@ -51,7 +51,7 @@ export async function refitFactorLayer(x: NdLayerRefitInput & { method: FactorMe
   // The factor models have no inner biases.
   if (nodes.slice(0, -1).some((n) => n.bias?.some((b) => b !== 0))) return null;
   const feed = nodes[0].inputs[0];
-  const m = await layerMoments({ ...x, feed });
+  const m = x.moments ?? (await layerMoments({ ...x, feed }));
   if (m.form !== 'full') return null;
   const rel = (e: number) => (m.yEnergy > 0 ? Math.sqrt(e / m.yEnergy) : 0);
   const { model, whitened } = setup(x.method, conv, nodes);

@@ -46,6 +46,8 @@ export interface NdLayerRefitInput {
   outHW: [number, number];
   dataAware: boolean;
   rounds?: number;
+  /** This layer's statistics when already taken (e.g. once for many candidates of one layer); else measured here. */
+  moments?: CentredMoments;
 }
 
 /** Patches of `act` under `conv`'s window at the sampled output pixels: rows × (C·kh·kw), feature c·K + k. */
@@ -113,7 +115,7 @@ export async function refitNdLayer(x: NdLayerRefitInput): Promise<NdLayerRefit |
   const dims: NdDims = { N, C, K: kh * kw };
   // The layer's input in the converted graph: a replaced conv before it is now its replacement's output.
   const feed = x.graph.nodes.find((n) => n.name === layer.replacedBy[0])?.inputs[0] ?? conv.inputs[0];
-  const m = await layerMoments({ ...x, feed });
+  const m = x.moments ?? (await layerMoments({ ...x, feed }));
   if (m.form !== 'full') return null;
   const rel = (e: number) => (m.yEnergy > 0 ? Math.sqrt(e / m.yEnergy) : 0);
   const plain = toFactors64(decouple(conv.kernel, { order: layer.order, rank: layer.rank, name: layer.name }));

@@ -5,7 +5,9 @@
  * given inputs — its output error (the candidate's layers fed the reference network's activation,
  * against the conv's output, as conversion-errors.ts measures a converted layer). The winner at 2×,
  * 3×, 4× MAC reduction is the method with the least error among its points with at least that
- * reduction (output error when measured, else kernel error).
+ * reduction (output error when measured, else kernel error). Given calibration images, every ND,
+ * Tucker-2, spatial and CP point also gets its plain and data-aware layer output error on them
+ * (compare-data-aware.ts); the winners stay chosen by the errors above.
  *
  * Plain JSON (compare.json); the table, the SVGs and the files are rendered from it in
  * src/report/compare.ts.
@@ -25,6 +27,8 @@ import { METHODS, methodEntry, type GhostSettings, type Method } from '../conver
 import type { GraphRunner } from './runner.js';
 import type { Batch } from './tfjs-run.js';
 import { localOutputError, referenceActivations } from './layer-alone.js';
+import type { Engine } from './engine.js';
+import { candidateDataAware, layerStatistics, sampleLayerOutputs, type DataAwareError, type LayerSamples } from './compare-data-aware.js';
 
 export const REDUCTIONS = [2, 3, 4] as const;
 
@@ -41,6 +45,8 @@ export interface ComparePoint {
   macsKept: number;
   kernelRelError: number;
   outputRelError: number | null;
+  /** With calibration data only: layer output error on it, plain and data-aware (null: no joint refit for this method). */
+  dataAware?: DataAwareError | null;
 }
 
 export interface MethodBest {
@@ -48,6 +54,8 @@ export interface MethodBest {
   macs: number;
   kernelRelError: number;
   outputRelError: number | null;
+  /** With calibration data only: the same point's plain and data-aware layer output error. */
+  dataAware?: DataAwareError | null;
 }
 
 export interface ReductionResult {
@@ -81,6 +89,8 @@ export interface CompareReport {
   /** What the output errors were measured on, and where; null = kernel errors only. */
   input: string | null;
   backend: string | null;
+  /** With calibration data only: what the data-aware variants were fit and measured on. */
+  calibration?: string;
   /** The error the winners are chosen by. */
   winnerBy: 'outputRelError' | 'kernelRelError';
   layers: CompareLayer[];
@@ -106,6 +116,12 @@ export interface CompareOptions extends SelectOptions {
    * ghosts are fit on the reference network's outputs for these, then measured like every point.
    */
   ghostData?: { batches: Batch[]; description: string };
+  /**
+   * Unlabelled images for the data-aware variants: every ND, Tucker-2, spatial and CP point is also
+   * fit activation-aware with a joint refit (compare-data-aware.ts), and both it and the plain
+   * decomposition are measured by layer output error on these images.
+   */
+  calibration?: { engine: Engine; batches: Batch[]; description: string; rounds?: number };
   version?: string;
   model?: string;
   onLayer?: (name: string, index: number, total: number) => void;
@@ -122,6 +138,8 @@ export async function compareGraph(input: Graph, opts: CompareOptions = {}): Pro
   const geometry = layerGeometries(graph, convs, opts.inputShapes);
   const acts = opts.outputs ? await referenceActivations(opts.outputs.runner, graph, convs.map((c) => ({ name: c.name, input: c.inputs[0] })), opts.outputs.input) : null;
   const ghostStats = opts.ghostData && opts.outputs && methods.includes('ghost') ? await ghostDataStats(opts.outputs.runner, graph, convs, opts.ghostData.batches, opts.ghost?.kernelSize ?? 3) : null;
+  const cal = opts.calibration ? { engine: opts.calibration.engine, graph, inputs: opts.calibration.batches, rounds: opts.calibration.rounds } : null;
+  const calSamples = cal ? await sampleLayerOutputs(cal, convs) : null;
   const layers: CompareLayer[] = [];
   for (const [i, conv] of convs.entries()) {
     opts.onLayer?.(conv.name, i, convs.length);
@@ -140,6 +158,8 @@ export async function compareGraph(input: Graph, opts: CompareOptions = {}): Pro
         cands.push({ method: 'ghost', rank: s, macs: m, error: r.relError ** 2, errorKind: 'exact', ghostPrimaries: r.primaries.length + r.solo.length, ghostSlots: r.ghosts.length, ghostFit: 'data', replacement: ghostReplacement(conv, r, { form: 'split', layout: graph.layout }) });
       }
     }
+    const samples = calSamples?.get(conv.name) as LayerSamples | undefined;
+    const moments = cal && samples ? await layerStatistics(cal, conv, samples) : null;
     const points: ComparePoint[] = [];
     for (const c of cands) {
       if (c.method === 'keep') continue;
@@ -151,6 +171,7 @@ export async function compareGraph(input: Graph, opts: CompareOptions = {}): Pro
       points.push({
         method: c.method, rank: c.rank, ...(c.tuckerRanks ? { tuckerRanks: c.tuckerRanks } : {}), ...(c.factorRank !== undefined ? { factorRank: c.factorRank } : {}),
         label: methodEntry(c.method).pointLabel(c), macs: c.macs, macsKept: c.macs / before, kernelRelError: Math.sqrt(c.error), outputRelError,
+        ...(cal && samples && moments ? { dataAware: await candidateDataAware(cal, { conv, samples, moments, candidate: c, order }) } : {}),
       });
     }
     const [n, cin, kh, kw] = conv.kernel.shape;
@@ -171,6 +192,7 @@ export async function compareGraph(input: Graph, opts: CompareOptions = {}): Pro
     tool: 'netdecouple', kind: 'compare', version: opts.version ?? '', model: opts.model ?? graph.name, methods, order, cpIterations,
     inputShape: opts.inputShapes ? (Object.values(opts.inputShapes)[0] ?? null) : null,
     input: opts.outputs?.description ?? null, backend: opts.outputs?.runner.name ?? null,
+    ...(opts.calibration ? { calibration: `${opts.calibration.description} (${opts.calibration.engine.name})` } : {}),
     winnerBy: acts ? 'outputRelError' : 'kernelRelError', layers, wins,
   };
 }
@@ -187,7 +209,7 @@ function winnersAt(points: ComparePoint[], methods: Method[], before: number, re
       continue;
     }
     const p = ok.reduce((a, b) => (err(b) < err(a) ? b : a));
-    byMethod[m] = { label: p.label, macs: p.macs, kernelRelError: p.kernelRelError, outputRelError: p.outputRelError };
+    byMethod[m] = { label: p.label, macs: p.macs, kernelRelError: p.kernelRelError, outputRelError: p.outputRelError, ...(p.dataAware !== undefined ? { dataAware: p.dataAware } : {}) };
     if (err(p) < best) {
       best = err(p);
       winner = m;

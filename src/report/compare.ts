@@ -6,6 +6,9 @@ import { REDUCTIONS, type CompareLayer, type ComparePoint, type CompareReport } 
 import { renderTable } from './table.js';
 import { renderSvg, type VegaLiteSpec } from './plots.js';
 
+/** Line style per error kind: solid kernel, dashed output, dotted data-aware output. */
+const DASH: Record<string, number[]> = { kernel: [1, 0], output: [6, 3], 'data-aware': [1, 2] };
+
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(x < 0.001 ? 3 : 1)}%`);
 
 /** Per layer and reduction: each method's best error (and its rank) and the winner. */
@@ -31,18 +34,42 @@ export function compareTable(r: CompareReport): string {
     renderTable(['layer', 'kernel kh×kw×C×N', 'MACs ÷', ...r.methods, 'winner'], rows, ['l', 'l', 'r', ...r.methods.map(() => 'l' as const), 'l']),
     '',
     `layers won: ${wins}`,
+    ...(r.calibration ? ['', dataAwareTable(r)] : []),
   ].join('\n');
 }
 
-/** Error against MACs kept for one layer, one curve per method (its Pareto front; dashed: output error, when measured). */
+/** With calibration data: the same points' layer output error on it, plain → data-aware (same rank, same MACs). */
+function dataAwareTable(r: CompareReport): string {
+  const rows: string[][] = [];
+  for (const l of r.layers) {
+    for (const at of l.atReduction) {
+      rows.push([
+        at.reduction === REDUCTIONS[0] ? l.name : '', `${at.reduction}×`,
+        ...r.methods.map((m) => {
+          const d = at.byMethod[m]?.dataAware;
+          return d ? `${pct(d.plainRelError)} → ${pct(d.relError)}` : '—';
+        }),
+      ]);
+    }
+  }
+  return [
+    `output error, plain → data-aware (activation-aware start + joint refit), of the points above, on ${r.calibration} (— = no joint refit for the method)`,
+    renderTable(['layer', 'MACs ÷', ...r.methods], rows, ['l', 'r', ...r.methods.map(() => 'l' as const)]),
+  ].join('\n');
+}
+
+/** Error against MACs kept for one layer, one curve per method (its Pareto front; dashed: output error, when measured; dotted: data-aware output error, with calibration data). */
 export function compareSpec(r: CompareReport, layer: CompareLayer): VegaLiteSpec {
   // Each method's best error at each MAC count (its Pareto front): spatial-nd's grid mixes several
   // factor ranks T, and a point another beats with fewer MACs is no choice anyone would make.
   const values: Record<string, unknown>[] = [];
   const measured = layer.points.some((p) => p.outputRelError !== null);
+  const calibrated = layer.points.some((p) => p.dataAware);
+  const kinds = ['kernel', ...(measured ? ['output'] : []), ...(calibrated ? ['data-aware'] : [])];
+  const errOf: Record<string, (p: ComparePoint) => number> = { kernel: (p) => p.kernelRelError, output: (p) => p.outputRelError ?? Infinity, 'data-aware': (p) => p.dataAware?.relError ?? Infinity };
   for (const m of r.methods) {
-    for (const kind of measured ? (['kernel', 'output'] as const) : (['kernel'] as const)) {
-      const err = (p: ComparePoint) => (kind === 'kernel' ? p.kernelRelError : (p.outputRelError ?? Infinity));
+    for (const kind of kinds) {
+      const err = errOf[kind];
       let best = Infinity;
       for (const p of layer.points.filter((x) => x.method === m).sort((a, b) => a.macs - b.macs || err(a) - err(b))) {
         if (!(err(p) < best)) continue;
@@ -55,7 +82,15 @@ export function compareSpec(r: CompareReport, layer: CompareLayer): VegaLiteSpec
   const y = { field: 'error', type: 'quantitative', title: 'relative error (%)', scale: { domainMin: 0 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: { text: `${layer.name} (${layer.kernel.join('×')}, stride ${layer.stride[0]}) — error vs MACs kept`, subtitle: r.input ? ['solid: kernel error ‖W − Ŵ‖/‖W‖; dashed: output error (layer alone)', `on ${r.input}; grey: 2×, 3×, 4× fewer MACs`] : 'kernel error ‖W − Ŵ‖/‖W‖; grey: 2×, 3×, 4× fewer MACs' },
+    title: {
+      text: `${layer.name} (${layer.kernel.join('×')}, stride ${layer.stride[0]}) — error vs MACs kept`,
+      subtitle: r.input || calibrated
+        ? [
+            ...(r.input ? ['solid: kernel error ‖W − Ŵ‖/‖W‖; dashed: output error (layer alone)', `on ${r.input}; grey: 2×, 3×, 4× fewer MACs`] : ['kernel error ‖W − Ŵ‖/‖W‖; grey: 2×, 3×, 4× fewer MACs']),
+            ...(calibrated ? [`dotted: data-aware output error (activation-aware + joint refit) on ${r.calibration}`] : []),
+          ]
+        : 'kernel error ‖W − Ŵ‖/‖W‖; grey: 2×, 3×, 4× fewer MACs',
+    },
     config: { font: 'DejaVu Sans, Verdana, sans-serif', view: { stroke: null }, axis: { gridColor: '#e6e6e6' }, title: { anchor: 'start' } },
     background: 'white',
     width: 460,
@@ -68,7 +103,7 @@ export function compareSpec(r: CompareReport, layer: CompareLayer): VegaLiteSpec
         encoding: {
           x, y,
           color: { field: 'method', type: 'nominal', title: 'method', sort: r.methods },
-          ...(measured ? { strokeDash: { field: 'kind', type: 'nominal', title: 'error', sort: ['kernel', 'output'], legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 400 } } } : {}),
+          ...(kinds.length > 1 ? { strokeDash: { field: 'kind', type: 'nominal', title: 'error', sort: kinds, ...(calibrated ? { scale: { domain: kinds, range: kinds.map((k) => DASH[k]) } } : {}), legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 400 } } } : {}),
           detail: [{ field: 'method' }, { field: 'kind' }],
           order: { field: 'macsKept', type: 'quantitative' },
           tooltip: [{ field: 'method' }, { field: 'label' }, { field: 'error', format: '.2f' }],
