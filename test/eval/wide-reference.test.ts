@@ -4,8 +4,12 @@
  * (scripts/export-wide-fixtures.ts):
  * - the ONNX file, run through `eval`'s path in onnxruntime on the full official test split,
  *   re-measures to the top-1 that PyTorch measured (metrics.json) and the README states;
- * - the TF.js model, run by stock tfjs, predicts the ONNX model's class on test images (those
- *   whose top-2 logits are not a near-tie, where float summation order may decide).
+ * - the TF.js files, read by netdecouple's TF.js reader and run in onnxruntime, predict the ONNX
+ *   model's class on every one of the first NHWC_IMAGES test images whose top-2 logits are not a
+ *   near-tie (where float summation order may decide) — the full split again would add minutes of
+ *   `npm test` per model on 2 cores;
+ * - stock tfjs loads the same TF.js files and predicts those classes too, on the first images (tfjs-wasm
+ *   runs one thread, ~10× slower than onnxruntime here: the full split would take minutes).
  * Skipped while the fixtures are not there (training takes hours on 2 cores).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +26,9 @@ import { useWasm } from '../helpers/tfjs.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 /** Images checked in stock tfjs (wasm, one thread, ~10× slower than onnxruntime here). */
-const TFJS_IMAGES = 500;
+const TFJS_IMAGES = 100;
+/** Images the TF.js files are checked on in onnxruntime. */
+const NHWC_IMAGES = 2000;
 
 function argmaxRows(scores: ArrayLike<number>, classes: number): { cls: number[]; margin: number[] } {
   const cls: number[] = [];
@@ -59,6 +65,22 @@ for (const name of ['fmnist-vgg-wide', 'fmnist-resnet-wide']) {
       expect(Math.abs(top1 - metrics.top1)).toBeLessThanOrEqual(0.0005);
       const stated = README.split('\n').filter((l) => l.includes(name)).flatMap((l) => [...l.matchAll(/(\d{2}\.\d+)\s?%/g)].map((m) => Number(m[1])));
       expect(stated.some((p) => Math.abs(p - top1 * 100) <= 0.05), `README states ${stated.join(', ')} %, measured ${(top1 * 100).toFixed(2)} %`).toBe(true);
+
+      // The TF.js files as netdecouple reads them (NHWC), in onnxruntime.
+      const tfjsGraph = await loadGraph(path.join(dir, 'model.json'));
+      const nhwcData = await loadDataset(`fashion-mnist:${NHWC_IMAGES}`, tfjsGraph);
+      const nhwcEngine = await createEngine('ort', tfjsGraph.layout, { threads: 2 });
+      const nhwcOut = await runOnDataset(nhwcEngine, tfjsGraph, nhwcData, { batchSize: 1000 });
+      if (nhwcOut.task !== 'classification') throw new Error('expected classification outputs');
+      const nhwc = argmaxRows(nhwcOut.scores, nhwcOut.classes);
+      const scaleAll = Math.max(...Array.from(out.scores.subarray(0, NHWC_IMAGES * 10), Math.abs));
+      let agreed = 0;
+      for (let i = 0; i < NHWC_IMAGES; i++) {
+        if (ort.margin[i] <= 1e-4 * scaleAll) continue;
+        agreed++;
+        expect(nhwc.cls[i], `test image ${i}, TF.js files in onnxruntime`).toBe(ort.cls[i]);
+      }
+      expect(agreed).toBeGreaterThan(NHWC_IMAGES * 0.95);
 
       const mj = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
       const weights = fs.readFileSync(path.join(dir, 'weights.bin'));
