@@ -130,6 +130,19 @@ describe('NHWC graph export', () => {
     expectClose(a, nchwToNhwc(b), 1e-6);
   });
 
+  // Guards against refusing opset < 13 for every NHWC model: a softmax over a dense [N, C] output
+  // is the same under the older, flattening Softmax.
+  it('a softmax over a dense output writes at opset 11 and computes what opset 13 computes', async () => {
+    const flat: Node = { op: 'flatten', name: 'flat', inputs: ['x'] };
+    const fc: DenseNode = { op: 'dense', name: 'fc', inputs: ['flat'], weight: { shape: [5, 18], data: randn(90, 21) }, bias: randn(5, 22), activation: 'softmax' };
+    const g = graph([input('x', [2, 3, 3]), flat, fc], ['fc'], 'NHWC');
+    const x = xin(1, 2, 3, 3, 23);
+    const old = await run(graphToOnnx(g, { opset: 11 }), x);
+    const now = await run(graphToOnnx(g, { opset: 13 }), x);
+    expectClose(old, now, 1e-6);
+    expect(Array.from(old.data).reduce((a, v) => a + v, 0)).toBeCloseTo(1, 5);
+  });
+
   it('refuses opaque TF.js layers with a message naming the layer', () => {
     const op: Node = { op: 'opaque', name: 'custom1', inputs: ['x'], weights: [], weightNames: [], source: { format: 'tfjs', className: 'MyLayer', config: {} } };
     expect(() => graphToOnnx(graph([input('x', [4, 4, 2]), op], ['custom1'], 'NHWC'))).toThrow(/node "custom1" \(TF.js class MyLayer\) is opaque and has no ONNX form/);

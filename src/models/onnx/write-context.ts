@@ -91,7 +91,8 @@ export class WriteContext {
 
   /** Channel axis of a tensor as stored: rank-4 tensors are NCHW inside, others keep the graph's layout. */
   storedChannelAxis(rank: number | null): number {
-    return this.nhwc && rank !== 4 ? -1 : 1;
+    // Rank 2 ([N, C], a dense output): axis 1 is the last axis in either layout, and older opsets' Softmax accepts it.
+    return this.nhwc && rank !== 4 && rank !== 2 ? -1 : 1;
   }
 
   /** Runs `emitOp` into a pre-activation tensor when an activation follows, then the activation. */
