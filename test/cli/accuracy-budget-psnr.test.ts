@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 import { useWasm } from '../helpers/tfjs.js';
-import { cli, ROOT } from '../helpers/cli.js';
+import { cli, expectCleanFailure, ROOT } from '../helpers/cli.js';
 import { esrgan } from '../../src/models/packaged.js';
 
 const SIDE = 64;
@@ -68,7 +68,12 @@ describe('convert --min-psnr', () => {
     const out = path.join(tmp, 'out');
     const r = await cli('convert', model, '-o', out, '--min-psnr', String(MIN_PSNR), '--data', `images:${val}`, '--calibrate', `images:${cal}`,
       '--calib-samples', '4', '--calib-tile', '32', '--calib-mode', 'lsq', '--no-data-aware', '--by', 'macs', '--timing-seconds', '0.3', '--max-points', '2');
-    expect(r.code, r.stderr).toBe(0);
+    // Whether the pick runs measurably faster depends on the machine and its load: then the run must
+    // refuse in one line and write nothing (the PSNR bound is checked whenever a model is written).
+    if (r.code !== 0) {
+      expectCleanFailure(r, /is measurably faster than the original/, out);
+      return;
+    }
     const original = await loadFromDisk(model);
     const converted = await loadFromDisk(path.join(out, 'model.json'));
     const psnrs = inputs.map((x) => {
