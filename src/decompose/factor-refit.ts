@@ -18,7 +18,7 @@
  */
 import { gemmNT, transpose } from './linalg.js';
 import type { CentredMoments } from './moments.js';
-import { proximalSolve, quadraticError } from './nd-refit.js';
+import { optimalBias, proximalSolve, quadraticError } from './nd-refit.js';
 import type { Tensor } from './tensor.js';
 
 /** What the refit needs of the statistics (full or per-channel covariance). */
@@ -165,15 +165,6 @@ function cgStep(model: MultilinearModel, f: Float64Array[], i: number, m: RefitM
   return x.every(Number.isFinite) ? x : null;
 }
 
-/** b = μy − Ŵμx. */
-export function factorBias(w: Float64Array, m: RefitMoments): Float64Array {
-  const F = m.channels * m.taps;
-  return m.meanY.map((mu, n) => {
-    let s = 0;
-    for (let f = 0; f < F; f++) s += w[n * F + f] * m.meanX[f];
-    return mu - s;
-  });
-}
 
 /** Rounds of block steps from `init` (output factor first); the best factors seen and their bias. */
 export function refitFactors(model: MultilinearModel, init: Float64Array[], m: RefitMoments, opts: FactorRefitOptions = {}): FactorRefitResult {
@@ -201,7 +192,7 @@ export function refitFactors(model: MultilinearModel, init: Float64Array[], m: R
     }
     if (!(bestErr < before * (1 - 1e-6))) break;
   }
-  return { factors: best, bias: factorBias(model.kernel(best), m), errors, error: bestErr };
+  return { factors: best, bias: optimalBias(model.kernel(best), m), errors, error: bestErr };
 }
 
 export interface AwareResult<T> {

@@ -94,7 +94,7 @@ export function quadraticError(w: Float64Array, wc: Float64Array, m: Pick<Centre
 }
 
 /** b = μy − Ŵμx: the bias that minimises E for a given Ŵ. */
-export function optimalBias(w: Float64Array, m: CentredMoments): Float64Array {
+export function optimalBias(w: Float64Array, m: Pick<CentredMoments, 'channels' | 'taps' | 'meanX' | 'meanY'>): Float64Array {
   const F = m.channels * m.taps;
   return m.meanY.map((mu, n) => {
     let s = 0;

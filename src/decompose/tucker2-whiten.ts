@@ -16,7 +16,7 @@ import { gemmNT, transpose } from './linalg.js';
 import type { CentredMoments } from './moments.js';
 import { sqrtAndPinv } from './nd-whiten.js';
 import type { Tensor } from './tensor.js';
-import { tucker2, type Tucker2Result } from './tucker2.js';
+import { coreTimesFirst, tucker2, type Tucker2Result } from './tucker2.js';
 
 /** Tucker-2 factors in float64, tucker2.ts layouts: first [R1, C], core [R2, R1, K], last [N, R2]. */
 export type Tucker2Factors64 = [first: Float64Array, core: Float64Array, last: Float64Array];
@@ -28,24 +28,9 @@ export interface Tucker2Dims {
   ranks: [number, number];
 }
 
-/** t[r2, (c, k)] = Σ_r1 G[r2, r1, k] U_in[c, r1]: the core and first conv as one R2×F map. */
+/** The core and first conv as one R2×F map (tucker2.ts). */
 function coreFirst(f: Float64Array[], d: Tucker2Dims): Float64Array {
-  const { C, K } = d;
-  const [R2, R1] = d.ranks;
-  const [first, core] = f;
-  const t = new Float64Array(R2 * C * K);
-  for (let r2 = 0; r2 < R2; r2++) {
-    for (let r1 = 0; r1 < R1; r1++) {
-      const g = (r2 * R1 + r1) * K;
-      for (let c = 0; c < C; c++) {
-        const u = first[r1 * C + c];
-        if (u === 0) continue;
-        const o = (r2 * C + c) * K;
-        for (let k = 0; k < K; k++) t[o + k] += u * core[g + k];
-      }
-    }
-  }
-  return t;
+  return coreTimesFirst(f[0], f[1], d);
 }
 
 export function tucker2Model(d: Tucker2Dims): MultilinearModel {

@@ -159,6 +159,25 @@ function zeroResult(d: { N: number; C: number; kh: number; kw: number }, R2: num
   };
 }
 
+/** t[r2, (c, k)] = Σ_r1 G[r2, r1, k] U_in[r1, c]: the core and first conv as one R2×(C·K) map (first [R1, C], core [R2, R1, K]). */
+export function coreTimesFirst(first: Float64Array, core: Float64Array, d: { C: number; K: number; ranks: [number, number] }): Float64Array {
+  const { C, K } = d;
+  const [R2, R1] = d.ranks;
+  const t = new Float64Array(R2 * C * K);
+  for (let r2 = 0; r2 < R2; r2++) {
+    for (let r1 = 0; r1 < R1; r1++) {
+      const g = (r2 * R1 + r1) * K;
+      for (let c = 0; c < C; c++) {
+        const u = first[r1 * C + c];
+        if (u === 0) continue;
+        const o = (r2 * C + c) * K;
+        for (let k = 0; k < K; k++) t[o + k] += u * core[g + k];
+      }
+    }
+  }
+  return t;
+}
+
 /** Ŵ = G ×₁ U_out ×₂ U_in as an OIHW kernel [N, C, kh, kw], summed in float64. */
 export function reconstructTucker2(r: Pick<Tucker2Result, 'first' | 'core' | 'last'>): Tensor {
   const [R1, C] = r.first.shape;
@@ -171,20 +190,8 @@ export function reconstructTucker2(r: Pick<Tucker2Result, 'first' | 'core' | 'la
     );
   }
   const K = kh * kw;
-  // t[r2][(c, k)] = Σ_r1 G[r2, r1, k] · U_in[c, r1], then Ŵ[n][(c, k)] = Σ_r2 U_out[n, r2] · t[r2].
-  const uInT = Float64Array.from(r.first.data); // R1 × C
-  const t = new Float64Array(R2 * C * K);
-  for (let r2 = 0; r2 < R2; r2++) {
-    for (let r1 = 0; r1 < R1; r1++) {
-      const gBase = (r2 * R1 + r1) * K;
-      for (let c = 0; c < C; c++) {
-        const u = uInT[r1 * C + c];
-        if (u === 0) continue;
-        const tBase = (r2 * C + c) * K;
-        for (let k = 0; k < K; k++) t[tBase + k] += u * r.core.data[gBase + k];
-      }
-    }
-  }
+  // Ŵ[n][(c, k)] = Σ_r2 U_out[n, r2] · t[r2], t = the core and first conv as one map.
+  const t = coreTimesFirst(Float64Array.from(r.first.data), Float64Array.from(r.core.data), { C, K, ranks: [R2, R1] });
   const tT = transpose(t, R2, C * K); // (C·K) × R2
   const out = new Float64Array(N * C * K);
   gemmNT(Float64Array.from(r.last.data), tT, out, { m: N, n: C * K, k: R2 });

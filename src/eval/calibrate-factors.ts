@@ -7,7 +7,8 @@
  * cp-whiten.ts's whitened CP-ALS) of the same statistics. The lower output error wins; the factors are written back into the spliced nodes.
  */
 import type { Conv2DNode, Graph } from '../models/ir.js';
-import { factorBias, factorError, refitFactors, type MultilinearModel } from '../decompose/factor-refit.js';
+import { factorError, refitFactors, type MultilinearModel } from '../decompose/factor-refit.js';
+import { optimalBias } from '../decompose/nd-refit.js';
 import type { CentredMoments } from '../decompose/moments.js';
 import { spatialModel, whitenedSpatial } from '../decompose/spatial-whiten.js';
 import { tucker2Model, whitenedTucker2 } from '../decompose/tucker2-whiten.js';
@@ -59,7 +60,7 @@ export async function refitFactorLayer(x: NdLayerRefitInput & { method: FactorMe
   // E with the spliced bias: E(optimal bias) + ‖b − b*‖² (the cross term vanishes at the optimum).
   const w0 = model.kernel(plain);
   const last = nodes[nodes.length - 1];
-  const shift = factorBias(w0, m).reduce((s, b, n) => s + ((last.bias?.[n] ?? 0) - b) ** 2, 0);
+  const shift = optimalBias(w0, m).reduce((s, b, n) => s + ((last.bias?.[n] ?? 0) - b) ** 2, 0);
   const before = rel(factorError(w0, m) + shift);
   const starts: { start: 'plain' | 'whitened'; init: Float64Array[] }[] = [{ start: 'plain', init: plain }];
   if (x.dataAware) starts.push({ start: 'whitened', init: whitened(m) });
