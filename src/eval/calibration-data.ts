@@ -57,7 +57,7 @@ export async function loadCalibrationData(text: string, graph: Graph, opts: Cali
     }
     const p = opts.preprocessing;
     const images = !p || p.name === '0-1' ? data.images : normaliseTensor(data.images.map((v) => Math.round(v * 255)), [28, 28, 1], graph.layout, p);
-    return { batches: chunk(images, data.n, graph.layout === 'NCHW' ? [1, 28, 28] : [28, 28, 1], 64), images: data.n, description: `Fashion-MNIST training split, first ${data.n} images (${data.dir})${p && p.name !== '0-1' ? `; preprocessing ${describePreprocessing(p, graph)}` : ''}` };
+    return { batches: chunk(images, data.n, graph.layout === 'NCHW' ? [1, 28, 28] : [28, 28, 1], 64), images: data.n, description: `Fashion-MNIST training split, first ${data.n} images (${n <= 2000 ? 'the committed subset fixtures/fashion-mnist-calibration' : 'the Debian package dataset-fashion-mnist'})${p && p.name !== '0-1' ? `; preprocessing ${describePreprocessing(p, graph)}` : ''}` };
   }
   if (text === 'fashion-mnist' || text.startsWith('fashion-mnist:') || text.startsWith('fashion-mnist-test')) {
     throw new Error(`--calibrate ${text}: calibrating on the test split would leak into evaluation; use fashion-mnist-train[:N]`);
