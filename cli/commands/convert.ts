@@ -30,7 +30,7 @@ export function registerConvert(program: Command): void {
     .option('--ghost-kernel <d>', 'ghost: depthwise filter size d, odd (default 3)', int)
     .addOption(new Option('--ghost-fit <f>', 'ghost: fit the ghosts on calibration outputs (data: the default with --calibrate; also refits the primaries) or in weight space (weights: the default without)').choices(['data', 'weights']))
     .option('--ghost-min-r2 <r>', 'ghost: channels whose fit explains less than this share of their variance stay primary (default 0)', num)
-    .option('--target-speedup <S>', 'global budget: pick (method, rank) per layer to reach S× with the least total kernel error', num)
+    .option('--target-speedup <S>', 'global budget: pick (method, rank) per layer to reach S× with the least total kernel error (with --calibrate: output error on the calibration data)', num)
     .addOption(new Option('--by <what>', 'what --target-speedup counts: MACs, or per-layer latency measured on --backend').choices(['macs', 'latency']).default('macs'))
     .option('--budget-seconds <s>', '--target-speedup: seconds for the search and the final CP fits (default 60); CP fits stop early from a start whose error the plan already assumed', num)
     .option('--latency-cache <file>', '--by latency: keep measured candidate latencies in this file (default: $XDG_CACHE_HOME/netdecouple/latency-cache.json or ~/.cache/netdecouple/…)')

@@ -7,7 +7,9 @@
  * 3×, 4× MAC reduction is the method with the least error among its points with at least that
  * reduction (output error when measured, else kernel error). Given calibration images, every ND,
  * Tucker-2, spatial and CP point also gets its plain and data-aware layer output error on them
- * (compare-data-aware.ts); the winners stay chosen by the errors above.
+ * (compare-data-aware.ts), and each reduction a second winner: the method with the least
+ * data-aware error among its points with at least that reduction (`dataAwareWinner`, counted in
+ * `dataAwareWins`). `winner` and `wins` stay chosen by the errors above.
  *
  * Plain JSON (compare.json); the table, the SVGs and the files are rendered from it in
  * src/report/compare.ts.
@@ -63,6 +65,13 @@ export interface ReductionResult {
   /** Best point per method with macs ≤ macsBefore / reduction; null when the method cannot reach it. */
   byMethod: Partial<Record<Method, MethodBest | null>>;
   winner: Method | null;
+  /**
+   * With calibration data only: the method with the least data-aware error (`dataAware.relError`)
+   * among its points with macs ≤ macsBefore / reduction, and that point; null when no method with a
+   * joint refit reaches the reduction.
+   */
+  dataAwareWinner?: Method | null;
+  dataAwareWinnerPoint?: { label: string; macs: number; relError: number } | null;
 }
 
 export interface CompareLayer {
@@ -95,7 +104,14 @@ export interface CompareReport {
   winnerBy: 'outputRelError' | 'kernelRelError';
   layers: CompareLayer[];
   /** Per reduction, how many layers each method wins. */
-  wins: { reduction: number; counts: Partial<Record<Method, number>> }[];
+  wins: WinCounts[];
+  /** With calibration data only: the same for the winners by data-aware error. */
+  dataAwareWins?: WinCounts[];
+}
+
+export interface WinCounts {
+  reduction: number;
+  counts: Partial<Record<Method, number>>;
 }
 
 export interface CompareOptions extends SelectOptions {
@@ -177,24 +193,47 @@ export async function compareGraph(input: Graph, opts: CompareOptions = {}): Pro
     const [n, cin, kh, kw] = conv.kernel.shape;
     layers.push({
       name: conv.name, kernel: [kh, kw, cin, n], stride: conv.strides, geometry: g, macsBefore: before, points,
-      atReduction: REDUCTIONS.map((r) => winnersAt(points, methods, before, r, acts !== null)), seconds: (performance.now() - t0) / 1000,
+      atReduction: REDUCTIONS.map((r) => ({ ...winnersAt(points, methods, before, r, acts !== null), ...(cal ? dataAwareWinnerAt(points, methods, before, r) : {}) })),
+      seconds: (performance.now() - t0) / 1000,
     });
   }
-  const wins = REDUCTIONS.map((reduction) => {
-    const counts: Partial<Record<Method, number>> = {};
-    for (const l of layers) {
-      const w = l.atReduction.find((x) => x.reduction === reduction)?.winner;
-      if (w) counts[w] = (counts[w] ?? 0) + 1;
-    }
-    return { reduction, counts };
-  });
   return {
     tool: 'netdecouple', kind: 'compare', version: opts.version ?? '', model: opts.model ?? graph.name, methods, order, cpIterations,
     inputShape: opts.inputShapes ? (Object.values(opts.inputShapes)[0] ?? null) : null,
     input: opts.outputs?.description ?? null, backend: opts.outputs?.runner.name ?? null,
     ...(opts.calibration ? { calibration: `${opts.calibration.description} (${opts.calibration.engine.name})` } : {}),
-    winnerBy: acts ? 'outputRelError' : 'kernelRelError', layers, wins,
+    winnerBy: acts ? 'outputRelError' : 'kernelRelError', layers, wins: winCounts(layers, (at) => at.winner),
+    ...(cal ? { dataAwareWins: winCounts(layers, (at) => at.dataAwareWinner ?? null) } : {}),
   };
+}
+
+/** Per reduction, how many layers each method wins by `winnerOf`. */
+function winCounts(layers: CompareLayer[], winnerOf: (at: ReductionResult) => Method | null): WinCounts[] {
+  return REDUCTIONS.map((reduction) => {
+    const counts: Partial<Record<Method, number>> = {};
+    for (const l of layers) {
+      const at = l.atReduction.find((x) => x.reduction === reduction);
+      const w = at ? winnerOf(at) : null;
+      if (w) counts[w] = (counts[w] ?? 0) + 1;
+    }
+    return { reduction, counts };
+  });
+}
+
+/**
+ * The winner by data-aware error: over every point with a joint refit that reaches the reduction,
+ * not only each method's point by plain error, since the refit can reorder a method's ranks.
+ */
+function dataAwareWinnerAt(points: ComparePoint[], methods: Method[], before: number, reduction: number): Pick<ReductionResult, 'dataAwareWinner' | 'dataAwareWinnerPoint'> {
+  let best: ComparePoint | null = null;
+  for (const m of methods) {
+    for (const p of points) {
+      if (p.method !== m || !p.dataAware || p.macs * reduction > before) continue;
+      if (!best || p.dataAware.relError < (best.dataAware as DataAwareError).relError) best = p;
+    }
+  }
+  const d = best?.dataAware;
+  return best && d ? { dataAwareWinner: best.method, dataAwareWinnerPoint: { label: best.label, macs: best.macs, relError: d.relError } } : { dataAwareWinner: null, dataAwareWinnerPoint: null };
 }
 
 function winnersAt(points: ComparePoint[], methods: Method[], before: number, reduction: number, byOutput: boolean): ReductionResult {

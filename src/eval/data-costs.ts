@@ -7,7 +7,9 @@
  * rank. Kernel error treats every input direction as equally likely; this weighs them as the data
  * does. Tucker-2 (truncated HOSVD, as the candidates' kernel-error bound assumes) and spatial
  * candidates likewise, from the better of the plain and the Kronecker-whitened closed form
- * (tucker2-whiten.ts, spatial-whiten.ts). Other methods keep their kernel error.
+ * (tucker2-whiten.ts, spatial-whiten.ts). CP and CP4 candidates from the better of the slice model
+ * (the plain CP whose error the candidate grid's bound is, methods/cp.ts) and the whitened CP
+ * (cp-whiten.ts) with a few ALS iterations (CP_COST_ITERATIONS). Other methods keep their kernel error.
  */
 import { decouple, type NdOrder } from '../decompose/nd.js';
 import { ndKernel64, toFactors64, type NdDims } from '../decompose/nd-refit.js';
@@ -22,6 +24,28 @@ import { tucker2Factors64, tucker2Model, whitenedTucker2 } from '../decompose/tu
 import { spatial } from '../decompose/spatial.js';
 import { spatialFactors64, spatialModel, whitenedSpatial } from '../decompose/spatial-whiten.js';
 import type { Batch } from './tfjs-run.js';
+import { cp3, cp4 } from '../decompose/cp.js';
+import { cpFactors64, cpModel, whitenedCp } from '../decompose/cp-whiten.js';
+import type { Tensor } from '../decompose/tensor.js';
+import type { LayerCandidates } from '../convert/candidates.js';
+
+/**
+ * ALS iterations of the whitened CP behind each CP candidate's cost. CP is fitted per rank, and its
+ * grid has 4× the other methods' ranks (methods/cp.ts): re-costing fmnist-vgg's 1 277 CP and CP4
+ * candidates took 50 s with the unfitted whitened slice model, 82 s with 2 iterations and 113 s
+ * with 5 (one run each, load 4–6 on 2 cores; its ND, Tucker-2 and spatial candidates: 17 s).
+ * More iterations lower the costs (conv3_2's lowest cost / kernel error: 0.22, 0.19, 0.14), so a
+ * capped fit overstates what calibration, which refits the whitened CP to convergence (calibrate-
+ * factors.ts), reaches: CP is costed cautiously, within the time the other methods' costs take.
+ */
+export const CP_COST_ITERATIONS = 2;
+
+export interface DataCostOptions {
+  order?: NdOrder;
+  seed?: number;
+  /** ALS iterations of the whitened CP (default CP_COST_ITERATIONS; 0: its slice model, unfitted). */
+  cpIterations?: number;
+}
 
 /** tr(A Σ Aᵀ) for A (N×F) and the full F×F Σ. */
 function quadTrace(a: Float64Array, sigma: Float64Array, N: number, F: number): number {
@@ -32,47 +56,58 @@ function quadTrace(a: Float64Array, sigma: Float64Array, N: number, F: number): 
   return s;
 }
 
-/** Relative output error of each ND, Tucker-2 and spatial candidate, in place (candidate.error); returns the layers re-costed. */
-export async function dataAwareCandidateErrors(engine: Engine, bc: BudgetCandidates, inputs: Batch[], opts: { order?: NdOrder; seed?: number } = {}): Promise<string[]> {
+/**
+ * The two CP kernels a CP/CP4 candidate of rank R is costed by: the slice model (init 'slice' with
+ * a spent time cap returns it unfitted: exactly the model whose error the grid's bound is) and the
+ * whitened CP of the same statistics, its ALS capped at CP_COST_ITERATIONS.
+ */
+export function cpCostKernels(kernel: Tensor, m: CentredMoments, x: { four: boolean; rank: number; seed?: number; iterations?: number }): { plain: Float64Array; whitened: Float64Array } {
+  const [N, C, kh, kw] = kernel.shape;
+  const model = cpModel({ N, C, kh, kw, rank: x.rank }, x.four);
+  const slice = { rank: x.rank, init: 'slice' as const, seed: x.seed ?? 0 };
+  const plain = cpFactors64(x.four ? cp4(kernel, { ...slice, maxSeconds: 0 }) : cp3(kernel, { ...slice, maxSeconds: 0 }));
+  const iterations = x.iterations ?? CP_COST_ITERATIONS;
+  const whitened = whitenedCp(kernel, m, x.four, iterations > 0 ? { ...slice, nIterMax: iterations } : { ...slice, maxSeconds: 0 });
+  return { plain: model.kernel(plain), whitened: model.kernel(whitened) };
+}
+
+/** Re-costs one layer's ND, Tucker-2, spatial, CP and CP4 candidates from its full input statistics; false when they cannot be (per-channel blocks, zero output). */
+export function dataAwareLayerErrors(layer: Pick<LayerCandidates, 'conv' | 'candidates'>, m: CentredMoments, opts: DataCostOptions = {}): boolean {
+  if (m.form !== 'full') return false;
   const order = opts.order ?? 'dw-pw';
-  const stats = await collectStatistics(engine, bc.graph, bc.layers.map((l) => l.conv), inputs, { seed: opts.seed });
-  const done: string[] = [];
-  for (const [li, layer] of bc.layers.entries()) {
-    const m: CentredMoments = stats[li].accumulator.centred();
-    if (m.form !== 'full') continue;
-    const [N, C, kh, kw] = layer.conv.kernel.shape;
-    const F = C * kh * kw;
-    const dims: NdDims = { N, C, K: kh * kw };
-    const w = Float64Array.from(layer.conv.kernel.data);
-    const second = m.cov.slice();
-    for (let i = 0; i < F; i++) for (let j = 0; j < F; j++) second[i * F + j] += m.meanX[i] * m.meanX[j];
-    const energy = quadTrace(w, second, N, F);
-    if (!(energy > 0)) continue;
-    const errorOf = (f: Parameters<typeof ndKernel64>[0]) => {
-      const d = ndKernel64(f, dims);
-      for (let i = 0; i < d.length; i++) d[i] = w[i] - d[i];
-      return quadTrace(d, m.cov, N, F) / energy;
-    };
-    const errorOfKernel = (wh: Float64Array) => {
-      const d = wh.map((v, i) => w[i] - v);
-      return quadTrace(d, m.cov, N, F) / energy;
-    };
-    const kernel = layer.conv.kernel;
-    for (const c of layer.candidates) {
-      if (c.method === 'nd') {
-        const plain = errorOf(toFactors64(decouple(kernel, { order, rank: c.rank })));
-        c.error = order === 'dw-pw' ? Math.min(plain, errorOf(whitenedDecouple(kernel, m, c.rank))) : plain;
-      } else if (c.method === 'tucker2' && c.tuckerRanks) {
-        const model = tucker2Model({ N, C, K: kh * kw, ranks: c.tuckerRanks });
-        const plain = tucker2Factors64(tucker2(kernel, { ranks: c.tuckerRanks, nIterMax: 0 }));
-        c.error = Math.min(errorOfKernel(model.kernel(plain)), errorOfKernel(model.kernel(whitenedTucker2(kernel, m, c.tuckerRanks, { nIterMax: 0 }))));
-      } else if (c.method === 'spatial') {
-        const model = spatialModel({ N, C, kh, kw, rank: c.rank });
-        const plain = spatialFactors64(spatial(kernel, { rank: c.rank }));
-        c.error = Math.min(errorOfKernel(model.kernel(plain)), errorOfKernel(model.kernel(whitenedSpatial(kernel, m, c.rank))));
-      }
+  const kernel = layer.conv.kernel;
+  const [N, C, kh, kw] = kernel.shape;
+  const F = C * kh * kw;
+  const dims: NdDims = { N, C, K: kh * kw };
+  const w = Float64Array.from(kernel.data);
+  const second = m.cov.slice();
+  for (let i = 0; i < F; i++) for (let j = 0; j < F; j++) second[i * F + j] += m.meanX[i] * m.meanX[j];
+  const energy = quadTrace(w, second, N, F);
+  if (!(energy > 0)) return false;
+  const errorOfKernel = (wh: Float64Array) => quadTrace(wh.map((v, i) => w[i] - v), m.cov, N, F) / energy;
+  const errorOf = (f: Parameters<typeof ndKernel64>[0]) => errorOfKernel(ndKernel64(f, dims));
+  for (const c of layer.candidates) {
+    if (c.method === 'nd') {
+      const plain = errorOf(toFactors64(decouple(kernel, { order, rank: c.rank })));
+      c.error = order === 'dw-pw' ? Math.min(plain, errorOf(whitenedDecouple(kernel, m, c.rank))) : plain;
+    } else if (c.method === 'tucker2' && c.tuckerRanks) {
+      const model = tucker2Model({ N, C, K: kh * kw, ranks: c.tuckerRanks });
+      const plain = tucker2Factors64(tucker2(kernel, { ranks: c.tuckerRanks, nIterMax: 0 }));
+      c.error = Math.min(errorOfKernel(model.kernel(plain)), errorOfKernel(model.kernel(whitenedTucker2(kernel, m, c.tuckerRanks, { nIterMax: 0 }))));
+    } else if (c.method === 'spatial') {
+      const model = spatialModel({ N, C, kh, kw, rank: c.rank });
+      const plain = spatialFactors64(spatial(kernel, { rank: c.rank }));
+      c.error = Math.min(errorOfKernel(model.kernel(plain)), errorOfKernel(model.kernel(whitenedSpatial(kernel, m, c.rank))));
+    } else if (c.method === 'cp' || c.method === 'cp4') {
+      const k = cpCostKernels(kernel, m, { four: c.method === 'cp4', rank: c.rank, seed: opts.seed, iterations: opts.cpIterations });
+      c.error = Math.min(errorOfKernel(k.plain), errorOfKernel(k.whitened));
     }
-    done.push(layer.name);
   }
-  return done;
+  return true;
+}
+
+/** Relative output error of each ND, Tucker-2, spatial, CP and CP4 candidate, in place (candidate.error); returns the layers re-costed. */
+export async function dataAwareCandidateErrors(engine: Engine, bc: BudgetCandidates, inputs: Batch[], opts: DataCostOptions = {}): Promise<string[]> {
+  const stats = await collectStatistics(engine, bc.graph, bc.layers.map((l) => l.conv), inputs, { seed: opts.seed });
+  return bc.layers.filter((layer, li) => dataAwareLayerErrors(layer, stats[li].accumulator.centred(), opts)).map((l) => l.name);
 }

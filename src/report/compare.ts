@@ -2,7 +2,7 @@
  * `compare`'s renderings: a terminal table, one Vega-Lite spec (SVG) per layer, and the files
  * written — all from the plain JSON that src/eval/compare.ts measures (compare.json).
  */
-import { REDUCTIONS, type CompareLayer, type ComparePoint, type CompareReport } from '../eval/compare.js';
+import { REDUCTIONS, type CompareLayer, type ComparePoint, type CompareReport, type ReductionResult, type WinCounts } from '../eval/compare.js';
 import { renderTable } from './table.js';
 import { renderSvg, type VegaLiteSpec } from './plots.js';
 
@@ -10,6 +10,11 @@ import { renderSvg, type VegaLiteSpec } from './plots.js';
 const DASH: Record<string, number[]> = { kernel: [1, 0], output: [6, 3], 'data-aware': [1, 2] };
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(x < 0.001 ? 3 : 1)}%`);
+
+const winsLine = (wins: WinCounts[]) => wins.map((w) => `${w.reduction}×: ${Object.entries(w.counts).map(([m, n]) => `${m} ${n}`).join(', ') || '—'}`).join('; ');
+
+/** "cp 23.5% R=87": the winner by data-aware error, its error and point. */
+const dataAwareWinnerCell = (at: ReductionResult) => (at.dataAwareWinner && at.dataAwareWinnerPoint ? `${at.dataAwareWinner} ${pct(at.dataAwareWinnerPoint.relError)} ${at.dataAwareWinnerPoint.label}` : '—');
 
 /** Per layer and reduction: each method's best error (and its rank) and the winner. */
 export function compareTable(r: CompareReport): string {
@@ -28,7 +33,7 @@ export function compareTable(r: CompareReport): string {
     }
   }
   const what = byOutput ? `output error on ${r.input} (${r.backend})` : 'kernel error ‖W − Ŵ‖/‖W‖';
-  const wins = r.wins.map((w) => `${w.reduction}×: ${Object.entries(w.counts).map(([m, n]) => `${m} ${n}`).join(', ') || '—'}`).join('; ');
+  const wins = winsLine(r.wins);
   return [
     `best ${what} per method with at least 2×, 3×, 4× fewer MACs (— = the method's grid does not reach it)`,
     renderTable(['layer', 'kernel kh×kw×C×N', 'MACs ÷', ...r.methods, 'winner'], rows, ['l', 'l', 'r', ...r.methods.map(() => 'l' as const), 'l']),
@@ -49,12 +54,15 @@ function dataAwareTable(r: CompareReport): string {
           const d = at.byMethod[m]?.dataAware;
           return d ? `${pct(d.plainRelError)} → ${pct(d.relError)}` : '—';
         }),
+        dataAwareWinnerCell(at),
       ]);
     }
   }
   return [
-    `output error, plain → data-aware (activation-aware start + joint refit), of the points above, on ${r.calibration} (— = no joint refit for the method)`,
-    renderTable(['layer', 'MACs ÷', ...r.methods], rows, ['l', 'r', ...r.methods.map(() => 'l' as const)]),
+    `output error, plain → data-aware (activation-aware start + joint refit), of the points above, on ${r.calibration} (— = no joint refit for the method);`,
+    'winner by data-aware error: the least over every point with at least that reduction',
+    renderTable(['layer', 'MACs ÷', ...r.methods, 'winner by data-aware'], rows, ['l', 'r', ...r.methods.map(() => 'l' as const), 'l']),
+    ...(r.dataAwareWins ? ['', `layers won by data-aware error: ${winsLine(r.dataAwareWins)}`] : []),
   ].join('\n');
 }
 
@@ -87,7 +95,7 @@ export function compareSpec(r: CompareReport, layer: CompareLayer): VegaLiteSpec
       subtitle: r.input || calibrated
         ? [
             ...(r.input ? ['solid: kernel error ‖W − Ŵ‖/‖W‖; dashed: output error (layer alone)', `on ${r.input}; grey: 2×, 3×, 4× fewer MACs`] : ['kernel error ‖W − Ŵ‖/‖W‖; grey: 2×, 3×, 4× fewer MACs']),
-            ...(calibrated ? [`dotted: data-aware output error (activation-aware + joint refit) on ${r.calibration}`] : []),
+            ...(calibrated ? [`dotted: data-aware output error (activation-aware + joint refit) on ${r.calibration}`, winnersLine(layer)] : []),
           ]
         : 'kernel error ‖W − Ŵ‖/‖W‖; grey: 2×, 3×, 4× fewer MACs',
     },
@@ -111,6 +119,11 @@ export function compareSpec(r: CompareReport, layer: CompareLayer): VegaLiteSpec
       },
     ],
   };
+}
+
+/** "winners by plain → data-aware error: 2× nd → cp, …" for a chart's subtitle. */
+function winnersLine(layer: CompareLayer): string {
+  return `winners by plain → data-aware error: ${layer.atReduction.map((at) => `${at.reduction}× ${at.winner ?? '—'} → ${at.dataAwareWinner ?? '—'}`).join(', ')}`;
 }
 
 /** compare.json and one SVG per layer, as files for writeFolderAtomically. */

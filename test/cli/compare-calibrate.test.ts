@@ -32,6 +32,9 @@ describe('compare --calibrate (CLI)', () => {
       expect(p.dataAware, p.label).toBeTruthy();
       expect(p.dataAware?.relError as number).toBeLessThanOrEqual(p.dataAware?.plainRelError as number);
     }
+    // A second winner by the data-aware error on every layer and reduction, counted like `wins`.
+    for (const l of report.layers) for (const at of l.atReduction) expect(at, `${l.name} ${at.reduction}×`).toHaveProperty('dataAwareWinner');
+    expect(report.dataAwareWins?.map((w) => w.reduction)).toEqual(report.wins.map((w) => w.reduction));
     expect(JSON.parse(fs.readFileSync(path.join(out, 'compare.json'), 'utf8')).calibration).toBe(report.calibration);
   }, 60_000);
 

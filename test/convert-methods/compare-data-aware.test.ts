@@ -2,7 +2,8 @@
  * `compare` with calibration data (src/eval/compare-data-aware.ts) on fmnist-vgg, 32 images of the
  * Fashion-MNIST training split: per layer, method and point the data-aware layer output error is
  * never above the plain one; at full rank both are ~0; methods without a joint refit get null;
- * without calibration data the report has none of the new fields and the same points.
+ * each reduction's winner by data-aware error is the least over the points; without calibration
+ * data the report has none of the new fields and the same points.
  */
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -67,9 +68,44 @@ describe('compare --calibrate on fmnist-vgg', () => {
     expect(compareTable(aware)).toContain('data-aware');
   });
 
+  it('each layer and reduction has a winner by data-aware error: the least over the points that reach it, counted in dataAwareWins', () => {
+    for (const l of aware.layers) {
+      expect(l.atReduction.map((at) => at.reduction)).toEqual([2, 3, 4]);
+      for (const at of l.atReduction) {
+        expect(at, `${l.name} ${at.reduction}×`).toHaveProperty('dataAwareWinner');
+        // Recomputed from the points: per method, its least data-aware error among points with ≥ the reduction.
+        const least = new Map<string, number>();
+        for (const p of l.points) {
+          if (!p.dataAware || p.macs * at.reduction > l.macsBefore) continue;
+          least.set(p.method, Math.min(least.get(p.method) ?? Infinity, p.dataAware.relError));
+        }
+        const lowest = Math.min(...least.values());
+        if (least.size === 0) {
+          expect(at.dataAwareWinner).toBeNull();
+          continue;
+        }
+        expect(least.get(at.dataAwareWinner as string), `${l.name} ${at.reduction}×`).toBe(lowest);
+        expect(at.dataAwareWinnerPoint?.relError).toBe(lowest);
+        const point = l.points.find((p) => p.method === at.dataAwareWinner && p.label === at.dataAwareWinnerPoint?.label);
+        expect(point?.macs as number).toBeLessThanOrEqual(l.macsBefore / at.reduction);
+      }
+    }
+    for (const w of aware.dataAwareWins ?? []) {
+      const won = aware.layers.map((l) => l.atReduction.find((at) => at.reduction === w.reduction)?.dataAwareWinner).filter((m) => m);
+      expect(Object.values(w.counts).reduce((a, b) => a + b, 0)).toBe(won.length);
+      for (const [m, n] of Object.entries(w.counts)) expect(won.filter((x) => x === m).length).toBe(n);
+    }
+    expect(aware.dataAwareWins?.map((w) => w.reduction)).toEqual([2, 3, 4]);
+    expect(aware.layers.every((l) => l.atReduction.every((at) => at.dataAwareWinner))).toBe(true);
+    expect(compareTable(aware)).toContain('winner by data-aware');
+    // The plain winners are unchanged by the calibration data.
+    expect(aware.layers.map((l) => l.atReduction.map((at) => at.winner))).toEqual(plain.layers.map((l) => l.atReduction.map((at) => at.winner)));
+  });
+
   it('the chart adds the data-aware curves and still renders', async () => {
     const spec = JSON.stringify(compareSpec(aware, aware.layers[0]));
     expect(spec).toContain('"kind":"data-aware"');
+    expect(spec).toContain('winners by plain → data-aware error');
     expect(JSON.stringify(compareSpec(plain, plain.layers[0]))).not.toContain('data-aware');
     const files = await compareFiles(aware, (r) => JSON.stringify(r));
     expect(files['conv2_1.svg']).toContain('<svg');
