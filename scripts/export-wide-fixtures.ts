@@ -29,9 +29,14 @@ async function main(): Promise<void> {
       missing.push(name);
       continue;
     }
+    const out = join(ROOT, 'fixtures', 'models', name);
+    // Committed fixtures are never overwritten: a rewrite is asked for by removing the folder.
+    if (existsSync(out)) {
+      console.log(`kept ${out} (already written; remove it to write it again)`);
+      continue;
+    }
     const graph = toNhwc(await loadGraph(onnx));
     const files = { ...layersModelFiles(graph), 'metrics.json': await fs.readFile(metrics, 'utf8') };
-    const out = join(ROOT, 'fixtures', 'models', name);
     await writeFolderAtomically(out, files);
     console.log(`wrote ${out} (ONNX → NHWC → TF.js LayersModel)`);
   }
