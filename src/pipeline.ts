@@ -25,7 +25,7 @@ import { inferShapes } from './models/shapes.js';
 import { checkActivations } from './models/activation-memory.js';
 import { budgetReport, toPlan, type BudgetCandidates, type BudgetReport } from './convert/budget-plan.js';
 import { setUpBudget } from './eval/budget-problem.js';
-import { checkSensitivity, type Sensitivity } from './eval/sensitivity.js';
+import { checkSensitivity, defaultSensitivity, type Sensitivity } from './eval/sensitivity.js';
 import { solveBudget, type BudgetBy } from './convert/budget.js';
 import { shareFitSeconds } from './convert/budget-fits.js';
 import type { Method } from './convert/methods.js';
@@ -59,8 +59,9 @@ export interface ConvertModelOptions extends ConvertOptions {
   /** Joint calibration also starts from the activation-whitened decomposition (default true). */
   dataAware?: boolean;
   /**
-   * --target-speedup with --calibrate: cost each candidate by its layer's output error ('layer',
-   * the default) or by the network's final output ('e2e', sensitivity.ts).
+   * --target-speedup with --calibrate: cost each candidate by its layer's output error ('layer') or
+   * by the network's final output ('e2e', sensitivity.ts). Default: defaultSensitivity (e2e for
+   * image-to-image models, layer for classifiers).
    */
   sensitivity?: Sensitivity;
   /** --sensitivity e2e: calibration examples measured on, at most (default 64). */
@@ -237,7 +238,8 @@ async function planBudget(original: Graph, opts: ConvertModelOptions, inputShape
   const by = opts.by ?? 'macs';
   if (by !== 'macs' && by !== 'latency') throw new Error(`--by "${String(by)}": choose macs or latency`);
   const t0 = performance.now();
-  const e2e = opts.sensitivity === 'e2e';
+  const sensitivity = opts.sensitivity ?? (calBatches ? defaultSensitivity(original, inputShapes) : 'layer');
+  const e2e = sensitivity === 'e2e';
   const dataDriven = calBatches !== null && (opts.dataAware !== false || e2e);
   // Rank allocation by data: candidates cost their output error on the calibration data.
   const calibration = dataDriven ? calBatches : null;
@@ -245,7 +247,7 @@ async function planBudget(original: Graph, opts: ConvertModelOptions, inputShape
   const cache = by === 'latency' ? openLatencyCache(opts.latencyCache === false ? null : (opts.latencyCache ?? defaultCacheFile())) : undefined;
   const s = await setUpBudget(original, engine, {
     convert: opts, methods: opts.methods ?? [opts.method ?? 'nd'], by, inputShapes, calibration, seed: opts.seed, cache, timingSeconds: opts.timingSeconds,
-    sensitivity: opts.sensitivity, sensitivityExamples: opts.sensitivityExamples,
+    sensitivity, sensitivityExamples: opts.sensitivityExamples,
     onCandidates: (name, i, n) => opts.onProgress?.('candidates', name, i, n), onTiming: opts.onTiming,
     onSensitivity: (label, i, n) => opts.onProgress?.('sensitivity', label, i, n),
   });

@@ -21,6 +21,7 @@ import type { DepthwiseForm } from '../convert/nd-rewrite.js';
 import type { GhostSettings } from '../convert/method-types.js';
 import { splice, type Replacement } from '../convert/splice.js';
 import type { Conv2DNode, Graph } from '../models/ir.js';
+import { inferShapes, type Shape } from '../models/shapes.js';
 import type { NdOrder } from '../decompose/nd.js';
 import type { Engine } from './engine.js';
 import type { Batch } from './tfjs-run.js';
@@ -40,6 +41,22 @@ export interface EndToEndOptions {
   /** Calibration examples used, at most (default 64). */
   examples?: number;
   onCandidate?: (label: string, index: number, total: number) => void;
+}
+
+/**
+ * The cost used when the user names none: 'e2e' for image-to-image models (an output with spatial
+ * axes), 'layer' for classifiers. Measured (docs/data-aware.md §5a): on esrgan-slim and -medium
+ * the layer cost spends the budget on the last upsampling layers, whose errors the output shows
+ * undamped (36.2 vs 45.0 dB and 39.1 vs 48.4 dB at the same MACs); on fmnist-vgg both give the
+ * same top-1, and e2e costs a network run per candidate.
+ */
+export function defaultSensitivity(graph: Graph, inputShapes?: Record<string, Shape>): Sensitivity {
+  try {
+    const out = inferShapes(graph, inputShapes).get(graph.outputs[0]);
+    return out && out.length > 2 ? 'e2e' : 'layer';
+  } catch {
+    return 'layer'; // shapes not known before running: the cheaper cost
+  }
 }
 
 /** End-to-end costs are measured on calibration data: refuse them without it. */

@@ -9,7 +9,8 @@ import { solveBudget } from '../../src/convert/budget.js';
 import { createEngine, type Engine } from '../../src/eval/engine.js';
 import { loadCalibrationData } from '../../src/eval/calibration-data.js';
 import { setUpBudget } from '../../src/eval/budget-problem.js';
-import { endToEndCandidateErrors, firstExamples, MEASURED_GRID_SIZE, outputCostSum } from '../../src/eval/sensitivity.js';
+import { defaultSensitivity, endToEndCandidateErrors, firstExamples, MEASURED_GRID_SIZE, outputCostSum } from '../../src/eval/sensitivity.js';
+import { esrgan } from '../../src/models/packaged.js';
 import type { Batch } from '../../src/eval/tfjs-run.js';
 import { convertModel } from '../../src/pipeline.js';
 import { cli, expectCleanFailure } from '../helpers/cli.js';
@@ -99,6 +100,15 @@ describe('end-to-end sensitivity (--sensitivity e2e)', () => {
     const kernel = await convertModel(VGG, common);
     expect([e2e, layer, kernel].map((r) => r.report.budget?.sensitivity)).toEqual(['e2e', 'layer', 'kernel']);
     expect(e2e.budget?.macs.speedup).toBeGreaterThanOrEqual(1.3);
+  });
+
+  // Guards against the default silently costing image models by their layers' errors, which the
+  // esrgan measurements in docs/data-aware.md §5a found spends the budget on the output layers.
+  it('with no --sensitivity, image-to-image models are costed end to end and classifiers by layer', async () => {
+    expect(defaultSensitivity(graph)).toBe('layer'); // fmnist-vgg: 10 class scores
+    const sr = await loadGraph(esrgan('slim', 2).modelJson); // any-size RGB in, 2× RGB out
+    expect(defaultSensitivity(sr)).toBe('e2e');
+    expect(defaultSensitivity(sr, { [sr.inputs[0]]: [1, 24, 24, 3] })).toBe('e2e');
   });
 
   it('--sensitivity e2e without --calibrate is refused in one line', async () => {

@@ -67,7 +67,7 @@ describe('convert --min-psnr', () => {
     const model = esrgan('slim', 2).modelJson;
     const out = path.join(tmp, 'out');
     const r = await cli('convert', model, '-o', out, '--min-psnr', String(MIN_PSNR), '--data', `images:${val}`, '--calibrate', `images:${cal}`,
-      '--calib-samples', '4', '--calib-tile', '32', '--calib-mode', 'lsq', '--no-data-aware', '--by', 'macs', '--timing-seconds', '0.3', '--max-points', '2');
+      '--calib-samples', '4', '--calib-tile', '32', '--calib-mode', 'lsq', '--no-data-aware', '--sensitivity', 'layer', '--by', 'macs', '--timing-seconds', '0.3', '--max-points', '2');
     // Whether the pick runs measurably faster depends on the machine and its load: then the run must
     // refuse in one line and write nothing (the PSNR bound is checked whenever a model is written).
     if (r.code !== 0) {
