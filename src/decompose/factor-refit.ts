@@ -173,7 +173,7 @@ export function refitFactors(model: MultilinearModel, init: Float64Array[], m: R
   const p = model.basis(init).p;
   const productMacs = p < model.N ? p * model.F * (model.F + model.N) : model.N * model.F * model.F;
   o.cgIterations = Math.min(o.cgIterations, Math.max(3, Math.floor(o.maxStepMacs / productMacs)));
-  let best = init.map((x) => x.slice());
+  let best: Float64Array[] = init.map((x) => x.slice());
   let bestErr = factorError(model.kernel(best), m);
   const errors = [bestErr];
   const order = [model.outputFactor, ...init.map((_, i) => i).filter((i) => i !== model.outputFactor)];
