@@ -13,6 +13,7 @@ export default defineConfig({
       'test/calibrate/least-squares.test.ts',
       'test/calibrate/onnx-calibrate.test.ts',
       'test/calibrate/honest-errors.test.ts',
+      'test/calibrate/joint-factors.test.ts',
       'test/budget/budget.test.ts',
       'test/eval/measure-metrics.test.ts',
       'test/eval/conversion-errors.test.ts',
