@@ -30,7 +30,7 @@ import {
 import { buildReport, type ConversionReport } from './report/conversion-report.js';
 import { frontierHtml } from './report/frontier.js';
 import { jsonSafe, VERSION, type ConvertModelOptions } from './pipeline.js';
-import { checkSensitivity, defaultSensitivity } from './eval/sensitivity.js';
+import { checkSensitivity, resolveSensitivity } from './eval/sensitivity.js';
 
 export interface AccuracyBudgetOptions extends ConvertModelOptions {
   accuracy: AccuracyConstraint;
@@ -112,7 +112,7 @@ async function setUp(modelPath: string, opts: AccuracyBudgetOptions): Promise<{ 
   const calibration = opts.calibrate ? await loadCalibrationData(opts.calibrate, original, { samples: opts.calibSamples, tile: opts.calibTile, seed: opts.seed, preprocessing }) : null;
   const by = opts.by ?? 'latency';
   const inputShapes = searchInputShapes(original, opts.inputShape, validation);
-  const sensitivity = opts.sensitivity ?? (calibration ? defaultSensitivity(original, inputShapes) : undefined);
+  const sensitivity = resolveSensitivity(opts.sensitivity, original, inputShapes, calibration !== null);
   const setup = await setUpAccuracySearch(original, engine, validation, c, {
     convert: opts, methods: opts.methods ?? [opts.method ?? 'nd'], by, inputShapes,
     calibration: calibration?.batches ?? null, dataAware: opts.dataAware, sensitivity, sensitivityExamples: opts.sensitivityExamples, calibMode: opts.calibMode, refitRounds: opts.refitRounds, seed: opts.seed,

@@ -25,7 +25,7 @@ import { inferShapes } from './models/shapes.js';
 import { checkActivations } from './models/activation-memory.js';
 import { budgetReport, toPlan, type BudgetCandidates, type BudgetReport } from './convert/budget-plan.js';
 import { setUpBudget } from './eval/budget-problem.js';
-import { checkSensitivity, defaultSensitivity, type Sensitivity } from './eval/sensitivity.js';
+import { checkSensitivity, resolveSensitivity, type Sensitivity } from './eval/sensitivity.js';
 import { solveBudget, type BudgetBy } from './convert/budget.js';
 import { shareFitSeconds } from './convert/budget-fits.js';
 import type { Method } from './convert/methods.js';
@@ -238,7 +238,7 @@ async function planBudget(original: Graph, opts: ConvertModelOptions, inputShape
   const by = opts.by ?? 'macs';
   if (by !== 'macs' && by !== 'latency') throw new Error(`--by "${String(by)}": choose macs or latency`);
   const t0 = performance.now();
-  const sensitivity = opts.sensitivity ?? (calBatches ? defaultSensitivity(original, inputShapes) : 'layer');
+  const sensitivity = resolveSensitivity(opts.sensitivity, original, inputShapes, calBatches !== null);
   const e2e = sensitivity === 'e2e';
   const dataDriven = calBatches !== null && (opts.dataAware !== false || e2e);
   // Rank allocation by data: candidates cost their output error on the calibration data.

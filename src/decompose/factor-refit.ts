@@ -165,7 +165,6 @@ function cgStep(model: MultilinearModel, f: Float64Array[], i: number, m: RefitM
   return x.every(Number.isFinite) ? x : null;
 }
 
-
 /** Rounds of block steps from `init` (output factor first); the best factors seen and their bias. */
 export function refitFactors(model: MultilinearModel, init: Float64Array[], m: RefitMoments, opts: FactorRefitOptions = {}): FactorRefitResult {
   const o: Required<FactorRefitOptions> = { rounds: opts.rounds ?? 6, cgIterations: opts.cgIterations ?? 40, relRidge: opts.relRidge ?? 1e-6, maxStepMacs: opts.maxStepMacs ?? 2e10 };

@@ -225,15 +225,12 @@ function winCounts(layers: CompareLayer[], winnerOf: (at: ReductionResult) => Me
  * not only each method's point by plain error, since the refit can reorder a method's ranks.
  */
 function dataAwareWinnerAt(points: ComparePoint[], methods: Method[], before: number, reduction: number): Pick<ReductionResult, 'dataAwareWinner' | 'dataAwareWinnerPoint'> {
-  let best: ComparePoint | null = null;
-  for (const m of methods) {
-    for (const p of points) {
-      if (p.method !== m || !p.dataAware || p.macs * reduction > before) continue;
-      if (!best || p.dataAware.relError < (best.dataAware as DataAwareError).relError) best = p;
-    }
+  let best: { p: ComparePoint; d: DataAwareError } | null = null;
+  for (const p of points) {
+    if (!methods.includes(p.method) || !p.dataAware || p.macs * reduction > before) continue;
+    if (!best || p.dataAware.relError < best.d.relError) best = { p, d: p.dataAware };
   }
-  const d = best?.dataAware;
-  return best && d ? { dataAwareWinner: best.method, dataAwareWinnerPoint: { label: best.label, macs: best.macs, relError: d.relError } } : { dataAwareWinner: null, dataAwareWinnerPoint: null };
+  return best ? { dataAwareWinner: best.p.method, dataAwareWinnerPoint: { label: best.p.label, macs: best.p.macs, relError: best.d.relError } } : { dataAwareWinner: null, dataAwareWinnerPoint: null };
 }
 
 function winnersAt(points: ComparePoint[], methods: Method[], before: number, reduction: number, byOutput: boolean): ReductionResult {

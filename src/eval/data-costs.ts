@@ -12,7 +12,7 @@
  * (cp-whiten.ts) with a few ALS iterations (CP_COST_ITERATIONS). Other methods keep their kernel error.
  */
 import { decouple, type NdOrder } from '../decompose/nd.js';
-import { ndKernel64, toFactors64, type NdDims } from '../decompose/nd-refit.js';
+import { ndKernel64, optimalBias, toFactors64, type NdDims } from '../decompose/nd-refit.js';
 import { whitenedDecouple } from '../decompose/nd-whiten.js';
 import { gemmNT } from '../decompose/linalg.js';
 import type { CentredMoments } from '../decompose/moments.js';
@@ -80,9 +80,8 @@ export function dataAwareLayerErrors(layer: Pick<LayerCandidates, 'conv' | 'cand
   const F = C * kh * kw;
   const dims: NdDims = { N, C, K: kh * kw };
   const w = Float64Array.from(kernel.data);
-  const second = m.cov.slice();
-  for (let i = 0; i < F; i++) for (let j = 0; j < F; j++) second[i * F + j] += m.meanX[i] * m.meanX[j];
-  const energy = quadTrace(w, second, N, F);
+  // tr(W Mx Wᵀ) = tr(W Σx Wᵀ) + ‖W μx‖² (optimalBias with μy = 0 is −W μx): no F×F copy of Mx (170 MB at F = 4 608).
+  const energy = quadTrace(w, m.cov, N, F) + optimalBias(w, { channels: C, taps: kh * kw, meanX: m.meanX, meanY: new Float64Array(N) }).reduce((s, b) => s + b * b, 0);
   if (!(energy > 0)) return false;
   const errorOfKernel = (wh: Float64Array) => quadTrace(wh.map((v, i) => w[i] - v), m.cov, N, F) / energy;
   const errorOf = (f: Parameters<typeof ndKernel64>[0]) => errorOfKernel(ndKernel64(f, dims));

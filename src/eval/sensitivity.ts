@@ -59,6 +59,11 @@ export function defaultSensitivity(graph: Graph, inputShapes?: Record<string, Sh
   }
 }
 
+/** The cost the budget uses: the one named, else without calibration data 'layer' (unused), else defaultSensitivity. */
+export function resolveSensitivity(named: Sensitivity | undefined, graph: Graph, inputShapes: Record<string, Shape> | undefined, calibrated: boolean): Sensitivity {
+  return named ?? (calibrated ? defaultSensitivity(graph, inputShapes) : 'layer');
+}
+
 /** End-to-end costs are measured on calibration data: refuse them without it. */
 export function checkSensitivity(sensitivity: Sensitivity | undefined, calibrate: string | undefined): void {
   if (sensitivity === 'e2e' && !calibrate) throw new Error('--sensitivity e2e measures every candidate on calibration data: add --calibrate <data> (e.g. fashion-mnist-train:32)');
