@@ -51,15 +51,17 @@ export async function refitGhost(
   const first = (byName.get(`${layer.name}/primary`) ?? byName.get(`${layer.name}/solo`)) as Conv2DNode | undefined;
   if (!first) throw new Error(`layer "${layer.name}": its Ghost replacement has no primary conv`);
   const feed = first.inputs[0];
+  // Errors are pre-activation: before the layer's activation node, or with a fused one switched off.
   const outNode = byName.get(layer.output);
   const pre = outNode?.op === 'activation' ? outNode.inputs[0] : layer.output;
+  const probe = outNode?.op === 'conv2d' ? { ...graph, nodes: graph.nodes.map((n) => (n === outNode ? { ...outNode, activation: 'linear' as const } : n)) } : graph;
   const conv: Conv2DNode = { ...reference, inputs: [feed], activation: 'linear' };
   const [N, C, kh, kw] = conv.kernel.shape;
   const F = C * kh * kw;
 
   // 1. Primaries: the whole conv refit on the converted network's input; the current error on the way.
   const acc = new RidgeAccumulator(F, N);
-  const prefix = await engine.prepare(graph, [feed, pre]);
+  const prefix = await engine.prepare(probe, [feed, pre]);
   let se0 = 0;
   let yy = 0;
   let outHW: [number, number] = [0, 0];
@@ -109,7 +111,8 @@ export async function refitGhost(
   const after = yy > 0 ? Math.sqrt(seAfter / yy) : 0;
   const rowsUsed = acc.rows;
   if (!(after < before)) return { graph, layer, before, after, rows: rowsUsed, accepted: false };
-  const rep = ghostReplacement(conv, r, { form: layer.form, layout, weights: { kernel: refit.kernel, bias: refit.bias } });
+  // The rebuilt layer ends in the original conv's activation, as the one it replaces did.
+  const rep = ghostReplacement({ ...conv, activation: reference.activation }, r, { form: layer.form, layout, weights: { kernel: refit.kernel, bias: refit.bias } });
   const next = swapLayer(graph, { names: layer.replacedBy, output: layer.output }, rep.nodes, rep.output);
   const ghostR2 = Array.from(r.ghosts).filter((c) => c >= 0).map((c) => r.r2[c]);
   const updated: LayerConversion = {
