@@ -14,6 +14,7 @@ import { gaussianArray } from '../../src/decompose/random.js';
 import { RidgeAccumulator } from '../../src/decompose/least-squares.js';
 import type { Graph, Node } from '../../src/models/ir.js';
 import type { Batch } from '../../src/eval/tfjs-run.js';
+import { relError } from '../helpers/output-error.js';
 
 const c1 = conv('a', 'x', { cin: 4, cout: 8, k: [3, 3], padding: 'same', activation: 'relu', seed: 31 });
 const c2 = conv('b', 'a', { cin: 8, cout: 8, k: [3, 3], padding: 'same', activation: 'relu', seed: 32 });
@@ -26,15 +27,6 @@ beforeAll(async () => {
   engine = await createEngine('ort', 'NCHW', { threads: 1 });
 });
 
-function rel(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += a[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 const cat = (xs: ArrayLike<number>[]) => Float32Array.from(xs.flatMap((x) => Array.from(x)));
 
 /** The layer's pre-activation output: the node before its activation, or its last conv made linear. */
@@ -87,8 +79,8 @@ describe('Ghost data fit: the figures are the rebuilt layer\'s', () => {
     const atB = { ...cal.graph, nodes: [...cal.graph.nodes.filter((n) => !after.replacedBy.includes(n.name)), ...bNodes], outputs: [before.output] };
     const yBefore = cat(await Promise.all(batches.map((x) => preActivation(atB, before.output, x))));
     const yAfter = cat(await Promise.all(batches.map((x) => preActivation(cal.graph, after.output, x))));
-    expect(report?.relErrorBefore).toBeCloseTo(rel(target, yBefore), 4);
-    expect(report?.relErrorAfter).toBeCloseTo(rel(target, yAfter), 4);
+    expect(report?.relErrorBefore).toBeCloseTo(relError(target, yBefore), 4);
+    expect(report?.relErrorAfter).toBeCloseTo(relError(target, yAfter), 4);
     expect(report?.relErrorAfter as number).toBeLessThan(report?.relErrorBefore as number);
     expect(after.ghost?.fit).toBe('data');
     expect(after.ghost?.primaries).toBe(regularFilters(cal.graph, after.replacedBy));

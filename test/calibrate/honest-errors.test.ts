@@ -18,6 +18,7 @@ import { RidgeAccumulator } from '../../src/decompose/least-squares.js';
 import { gaussianArray } from '../../src/decompose/random.js';
 import type { Graph } from '../../src/models/ir.js';
 import type { Batch } from '../../src/eval/tfjs-run.js';
+import { relError } from '../helpers/output-error.js';
 
 const c1 = conv('a', 'x', { cin: 4, cout: 8, k: [3, 3], padding: 'same', activation: 'relu', seed: 21 });
 const c2 = conv('b', 'a', { cin: 8, cout: 8, k: [3, 3], padding: 'same', activation: 'relu', seed: 22 });
@@ -32,15 +33,6 @@ beforeAll(async () => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-function rel(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += a[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 const cat = (xs: T4[]) => Float32Array.from(xs.flatMap((x) => Array.from(x.data)));
 const linear = (n: Graph['nodes'][number]) => (n.op === 'conv2d' ? { ...n, activation: 'linear' } : n);
 
@@ -62,8 +54,8 @@ describe('calibration reports the real errors', () => {
     const y = cat(batches.map((x) => convNodeRef(x, linear(c1) as typeof c1)));
     const before = cat(await Promise.all(batches.map(async (x) => ({ shape: [], data: await outputAt(cv.graph, 'a/pw', x) }))));
     const after = cat(await Promise.all(batches.map(async (x) => ({ shape: [], data: await outputAt(cal.graph, 'a/pw', x) }))));
-    expect(first.relErrorBefore).toBeCloseTo(rel(y, before), 5);
-    expect(first.relErrorAfter).toBeCloseTo(rel(y, after), 5);
+    expect(first.relErrorBefore).toBeCloseTo(relError(y, before), 5);
+    expect(first.relErrorAfter).toBeCloseTo(relError(y, after), 5);
     // Ridge toward the current weights never does worse on the rows it fits.
     for (const l of cal.layers) expect(l.relErrorAfter as number, l.name).toBeLessThan(l.relErrorBefore as number);
   });

@@ -16,6 +16,7 @@ import { graphToOnnx } from '../../src/models/onnx/write.js';
 import { convertModel, type ConvertModelResult } from '../../src/pipeline.js';
 import { decouple, reconstruct } from '../../src/decompose/nd.js';
 import type { Conv2DNode } from '../../src/models/ir.js';
+import { relError } from '../helpers/output-error.js';
 
 const dir = tmpDir();
 afterAll(() => rmDir(dir));
@@ -31,16 +32,6 @@ fs.writeFileSync(model, graphToOnnx(graph([input('x', [4, H, W]), c1, c2, c3], [
 const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const modelHash = sha(model);
 
-/** ‖a − b‖₂ / ‖a‖₂ in float64, written out here rather than imported from src/eval/metrics.ts. */
-function rel(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += a[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 const relu = (x: T4) => map(x, (v) => Math.max(v, 0));
 /** The layer with its kernel replaced by ND's rank-T reconstruction Ŵ (nd.ts, Eckart–Young-tested on its own). */
@@ -78,14 +69,14 @@ describe('convertModel() as a library: report.json per-layer errors against an i
       const yConv = layer(approx(node, RANK), conv);
       const l = saved.layers[i];
       expect(l.outputRelError, node.name).toBeGreaterThan(1e-3); // rank 2 of 9 is far from exact: a zero would be wrong
-      expect(l.outputRelError, node.name).toBeCloseTo(rel(yRef.data, local.data), 4);
-      expect(l.accumulatedRelError, node.name).toBeCloseTo(rel(yRef.data, yConv.data), 4);
+      expect(l.outputRelError, node.name).toBeCloseTo(relError(yRef.data, local.data), 4);
+      expect(l.accumulatedRelError, node.name).toBeCloseTo(relError(yRef.data, yConv.data), 4);
       ref = next(node, yRef);
       conv = next(node, yConv);
     }
     // Past the first layer, the accumulated error is not the local one (the two are told apart).
     expect(Math.abs(saved.layers[2].accumulatedRelError - saved.layers[2].outputRelError)).toBeGreaterThan(1e-3);
-    expect(saved.output.relL2).toBeCloseTo(rel(ref.data, conv.data), 4);
+    expect(saved.output.relL2).toBeCloseTo(relError(ref.data, conv.data), 4);
     // No --input image: PSNR is stated over the reference output's peak-to-peak range (not 255).
     const range = Math.max(...ref.data) - Math.min(...ref.data);
     expect(range).toBeLessThan(100);

@@ -20,3 +20,14 @@ export async function outputRelError(engine: Engine, original: Graph, converted:
   await b.dispose();
   return Math.sqrt(se / yy);
 }
+
+/** ‖reference − approx‖₂ / ‖reference‖₂ in float64, written out here rather than imported from src/eval/metrics.ts. */
+export function relError(reference: ArrayLike<number>, approx: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < reference.length; i++) {
+    num += (reference[i] - approx[i]) ** 2;
+    den += reference[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+}
