@@ -19,7 +19,7 @@ export const AREAS = {
   measure: {
     mutate: ['src/eval/conversion-errors.ts', 'src/eval/calibrate*.ts', 'src/eval/metrics.ts', 'src/models/cost.ts'],
     tests: [
-      'test/calibrate/onnx-calibrate.test.ts', 'test/calibrate/honest-errors.test.ts', 'test/calibrate/factor-layer.test.ts', 'test/calibrate/nd-layer.test.ts', 'test/calibrate/ghost-refit.test.ts', 'test/calibrate/output-check.test.ts',
+      'test/calibrate/onnx-calibrate.test.ts', 'test/calibrate/honest-errors.test.ts', 'test/calibrate/factor-layer.test.ts', 'test/calibrate/nd-layer.test.ts', 'test/calibrate/ghost-refit.test.ts', 'test/calibrate/output-check.test.ts', 'test/calibrate/gather-patches.test.ts',
       'test/eval/measure-metrics.test.ts', 'test/eval/conversion-errors.test.ts', 'test/eval/metrics-edges.test.ts', 'test/models/cost.test.ts',
     ],
   },
