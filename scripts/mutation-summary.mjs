@@ -64,7 +64,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const named = args.filter((a) => !a.startsWith('--'));
   const files = named.length ? named : Object.keys(AREAS).map((a) => `reports/mutation/${a}.json`).filter(existsSync);
-  if (!files.length) readReport('reports/mutation/<area>.json');
+  if (!files.length) {
+    console.error('netdecouple: mutation-summary: no reports in reports/mutation/; run npm run test:mutation first or name the report');
+    process.exit(1);
+  }
   if (args.includes('--survivors')) console.log(survivors(files).join('\n'));
   console.log(summarise(files).join('\n'));
 }

@@ -6,19 +6,11 @@
  * several images in a batch; and a gathered output row is that pixel's channels.
  */
 import { describe, expect, it } from 'vitest';
-import { conv, convNodeRef, type T4 } from '../onnx/helpers.js';
+import { conv, convNodeRef, nchwToNhwc, type T4 } from '../onnx/helpers.js';
 import { gatherPatches } from '../../src/eval/calibrate-nd.js';
 import { gatherRows } from '../../src/eval/calibrate-depthwise.js';
 import { gaussianArray } from '../../src/decompose/random.js';
 import type { Padding } from '../../src/models/ir.js';
-
-/** NCHW [B, C, H, W] → NHWC [B, H, W, C]. */
-function toNhwc(x: T4): T4 {
-  const [B, C, H, W] = x.shape;
-  const data = new Float32Array(x.data.length);
-  for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) for (let i = 0; i < H * W; i++) data[(b * H * W + i) * C + c] = x.data[(b * C + c) * H * W + i];
-  return { shape: [B, H, W, C], data };
-}
 
 const CASES: { name: string; strides: [number, number]; dilations: [number, number]; padding: Padding; k: [number, number] }[] = [
   { name: 'same, stride 1', strides: [1, 1], dilations: [1, 1], padding: 'same', k: [3, 3] },
@@ -39,11 +31,11 @@ describe('gathered patches reproduce the conv at the sampled pixels', () => {
         const [, , oh, ow] = y.shape;
         const pixels = B * oh * ow;
         const rows = Int32Array.from({ length: 40 }, (_, i) => (i * 37 + 11) % pixels);
-        const act = layout === 'NCHW' ? x : toNhwc(x);
+        const act = layout === 'NCHW' ? x : nchwToNhwc(x);
         const F = C * c.k[0] * c.k[1];
         const patches = gatherPatches(act, layout, node, rows, [oh, ow]);
         expect(patches.length).toBe(rows.length * F);
-        const yAct = layout === 'NCHW' ? y : toNhwc(y);
+        const yAct = layout === 'NCHW' ? y : nchwToNhwc(y);
         const outRows = gatherRows(yAct, layout, rows);
         for (const [r, p] of rows.entries()) {
           const b = Math.floor(p / (oh * ow));

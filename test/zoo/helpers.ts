@@ -12,18 +12,12 @@ import type { Graph } from '../../src/models/ir.js';
 import { useBackend } from '../../src/eval/backend.js';
 import { createOrtSession, releaseOrt, runOrt } from '../../src/eval/ort.js';
 import { gaussianArray } from '../../src/decompose/random.js';
+import { relError } from '../helpers/output-error.js';
 
 export const relErr = (got: number, want: number) => Math.abs(got - want) / want;
 
-export function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
+/** ‖a − b‖₂ / ‖b‖₂. */
+export const relL2 = (a: ArrayLike<number>, b: ArrayLike<number>): number => relError(b, a);
 
 export interface ArchitectureChecks {
   /**
