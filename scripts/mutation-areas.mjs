@@ -13,6 +13,10 @@ export const AREAS = {
     tests: [
       'test/convert-methods/methods.test.ts', 'test/convert/fold-batchnorm.test.ts', 'test/budget/budget.test.ts',
       'test/onnx-convert/full-rank.test.ts', 'test/onnx-convert/rank-error.test.ts', 'test/eval/conversion-errors.test.ts',
+      'test/convert/options.test.ts', 'test/convert/reported-errors.test.ts', 'test/convert/exactness.test.ts', 'test/budget/budget-dp.test.ts',
+      'test/budget/pointwise.test.ts', 'test/budget/cp-search.test.ts', 'test/ghost/ghost-convert.test.ts', 'test/ghost/ghost-budget.test.ts',
+      'test/convert-methods/method-candidates.test.ts', 'test/convert-methods/method-plans.test.ts', 'test/convert/candidate-grid.test.ts',
+      'test/budget/budget-plan.test.ts', 'test/convert/fold-selection.test.ts', 'test/ghost/ghost-rewrite.test.ts',
     ],
   },
   // The numbers a report prints: per-layer errors, calibration figures, metrics, MACs.
@@ -29,9 +33,20 @@ export const AREAS = {
     mutate: ['src/decompose/{linalg,svd,symeig,kernel64,tensor,random,assignment}.ts'],
     tests: ['test/decompose/linalg.test.ts', 'test/decompose/nd.test.ts', 'test/decompose/tucker2.test.ts', 'test/decompose/spatial.test.ts', 'test/decompose/vbmf.test.ts', 'test/ghost/ghost-math.test.ts'],
   },
-  // The decompositions, their activation-aware forms, rank rules and refits.
+  // The decompositions, Ghost's cheap operations and the rank rules.
   decompose: {
-    mutate: ['src/decompose/**/*.ts', '!src/decompose/{linalg,svd,symeig,kernel64,tensor,random,assignment}.ts'],
-    tests: ['test/decompose/*.test.ts', 'test/ghost/ghost-math.test.ts', 'test/calibrate/least-squares.test.ts', 'test/calibrate/factor-layer.test.ts', 'test/convert-methods/methods.test.ts'],
+    mutate: ['src/decompose/{nd,cp,tucker2,spatial,ghost,vbmf,rank,rank-rules}.ts'],
+    tests: [
+      'test/decompose/nd.test.ts', 'test/decompose/cp.test.ts', 'test/decompose/tucker2.test.ts', 'test/decompose/spatial.test.ts',
+      'test/decompose/vbmf.test.ts', 'test/ghost/ghost-math.test.ts', 'test/convert-methods/methods.test.ts',
+    ],
+  },
+  // The activation-aware forms: input moments, whitening, the refits and their least-squares solves.
+  'data-aware': {
+    mutate: ['src/decompose/{moments,kron-moments,least-squares,nd-refit,factor-refit}.ts', 'src/decompose/*-whiten.ts'],
+    tests: [
+      'test/decompose/nd-refit.test.ts', 'test/decompose/whiten-methods.test.ts', 'test/calibrate/least-squares.test.ts',
+      'test/calibrate/factor-layer.test.ts', 'test/calibrate/nd-layer.test.ts',
+    ],
   },
 };
