@@ -97,6 +97,37 @@ describe('the budget DP against brute force', () => {
     }
   });
 
+  // Guards against a missing or wrong polish: with a handful of buckets the DP keeps one path per
+  // bucket and loses plans; the returned plan must still fit and admit no single-layer swap to a
+  // lower-error candidate that fits (integer costs, so swaps landing exactly on the budget occur).
+  it('coarse buckets: within budget, and no single-layer swap lowers the error and still fits', () => {
+    const rand = mulberry32(23);
+    let swapsChecked = 0;
+    for (let trial = 0; trial < 60; trial++) {
+      const p = randomProblem(rand, false);
+      const sum = p.layers.reduce((a, l) => a + l.macsBefore, 0);
+      const B = Math.floor(sum * (0.3 + 0.6 * rand()));
+      const S = p.totalBefore / (p.fixed + B);
+      let r;
+      try {
+        r = solveBudget({ layers: p.layers, totalBefore: p.totalBefore, fixedCost: p.fixed }, { targetSpeedup: S, buckets: 2 + (trial % 5) });
+      } catch {
+        continue;
+      }
+      const spent = r.choices.reduce((a, c) => a + c.candidate.macs, 0);
+      expect(spent, `trial ${trial}`).toBeLessThanOrEqual(B);
+      for (const [li, ch] of r.choices.entries()) {
+        for (const alt of p.layers[li].candidates) {
+          if (alt.error < ch.candidate.error) {
+            swapsChecked++;
+            expect(spent - ch.candidate.macs + alt.macs, `trial ${trial}, layer ${li}`).toBeGreaterThan(B);
+          }
+        }
+      }
+    }
+    expect(swapsChecked).toBeGreaterThan(50);
+  });
+
   // Guards against a tie-break that keeps the dearer of two equal-error plans in one bucket: with
   // one bucket both candidates quantise to cost 0, and only the exact cost can tell them apart.
   it('of two equal-error candidates in one bucket, keeps the cheaper, in either order', () => {

@@ -101,7 +101,10 @@ describe('spatial and spatial-nd plans', () => {
     const all = entry.plan(layer, { energy: 1 }, settings, 'energy 1');
     expect(all.ranks.rank).toBe(15);
     expect(all.ranks.factorRanks).toEqual([3, 3]);
-    expect(all.decompose().kernelRelError).toBeLessThan(1e-5);
+    const d = all.decompose();
+    expect(d.kernelRelError).toBeLessThan(1e-5);
+    expect(d.maxRank).toBe(15);
+    d.singularValues[0].forEach((v, i) => expect(v).toBeCloseTo(sv[i], 4));
   });
 });
 

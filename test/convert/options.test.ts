@@ -156,6 +156,13 @@ describe('what convertGraph builds', () => {
     expect(out.nodes.find((n) => n.name === 'conv_c/act')).toMatchObject({ op: 'activation', inputs: ['conv_c/add'], activation: 'relu' });
     // The bias is added once: on the first branch only.
     expect(branches.map((n) => n.op === 'conv2d' && n.bias !== null)).toEqual([true, false]);
+    // T = 1 has no sum: the activation stays fused into the layer's last conv, in every order and form.
+    for (const order of ['dw-pw', 'pw-dw'] as const) {
+      for (const form of ['split', 'merged'] as const) {
+        const one = convertGraph(withRelu, { ...base, layers: ['conv_c'], rank: 1, order, form }).graph.nodes.filter((n) => n.name.startsWith('conv_c/'));
+        expect(one.map((n) => n.op === 'conv2d' && n.activation), `${order} ${form}`).toEqual(['linear', 'relu']);
+      }
+    }
   });
 
   it('--no-fold-bn keeps the BatchNorm node; folding removes it', () => {
