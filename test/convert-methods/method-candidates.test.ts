@@ -30,12 +30,14 @@ const tail = (sv: number[], r: number) => sv.slice(r).reduce((a, v) => a + v * v
 const fitted = (cs: Candidate[], method: string) => cs.filter((c) => c.method === method);
 
 describe('Tucker-2 candidates', () => {
-  const cs = fitted(layerCandidates(layer, g, { methods: ['tucker2'] }), 'tucker2');
+  // Computed inside each test, so a mutant of the candidate code is active while it runs.
+  const candidates = () => fitted(layerCandidates(layer, g, { methods: ['tucker2'] }), 'tucker2');
   // Mode-1 (N × C·9) and mode-2 (C × N·9) unfoldings.
   const sOut = spectrum(N, C * 9, (n, k) => W(n, Math.floor(k / 9), Math.floor(k / 3) % 3, k % 3));
   const sIn = spectrum(C, N * 9, (c, k) => W(Math.floor(k / 9), c, Math.floor(k / 3) % 3, k % 3));
 
   it('cost what 1×1 (C → R_in) at 8×8, the 3×3 core and 1×1 (R_out → N) cost, always fewer MACs than the conv', () => {
+    const cs = candidates();
     expect(cs.length).toBeGreaterThan(2);
     for (const c of cs) {
       const [ro, ri] = c.tuckerRanks as [number, number];
@@ -43,6 +45,11 @@ describe('Tucker-2 candidates', () => {
       expect(c.macs).toBe(H * H * (C * ri + ri * ro * 9 + ro * N));
       expect(c.macs).toBeLessThan(before);
     }
+    // Guards against a rank family other than the documented one: every pair is (ρN, ρC) rounded
+    // and clamped to [1, N] × [1, C] for one ρ = s / max(N, C), s an integer.
+    const pairAt = (s: number) => [N, C].map((d) => Math.max(1, Math.min(d, Math.round((s / Math.max(N, C)) * d)))).join();
+    const family = new Set(Array.from({ length: Math.max(N, C) }, (_, i) => pairAt(i + 1)));
+    for (const c of cs) expect(family.has((c.tuckerRanks as number[]).join()), c.tuckerRanks?.join()).toBe(true);
     // Distinct rank pairs, both growing together (one ρ scales both).
     expect(new Set(cs.map((c) => c.tuckerRanks?.join())).size).toBe(cs.length);
     const sorted = [...cs].sort((a, b) => a.macs - b.macs);
@@ -53,6 +60,7 @@ describe('Tucker-2 candidates', () => {
   });
 
   it('carry the HOSVD bound e_out² + e_in² of the two unfoldings, which HOOI at the same ranks never exceeds', () => {
+    const cs = candidates();
     for (const c of cs) {
       const [ro, ri] = c.tuckerRanks as [number, number];
       expect(c.errorKind).toBe('bound');
@@ -64,6 +72,7 @@ describe('Tucker-2 candidates', () => {
   });
 
   it('with realize, report the fit they built: the exact error, never above the bound', () => {
+    const cs = candidates();
     const real = fitted(layerCandidates(layer, g, { methods: ['tucker2'], realize: { form: 'split', layout: 'NCHW' } }), 'tucker2');
     expect(real.map((c) => c.tuckerRanks?.join())).toEqual(cs.map((c) => c.tuckerRanks?.join()));
     for (const [i, c] of real.entries()) {
@@ -72,15 +81,20 @@ describe('Tucker-2 candidates', () => {
       expect(c.error).toBeLessThanOrEqual(cs[i].error + 1e-6);
       expect(c.error).toBeCloseTo(tucker2Fit(layer.kernel, { ranks: c.tuckerRanks as [number, number] }).kernelRelError ** 2, 5);
     }
+    // Guards against realize settings not reaching HOOI: one iteration is what maxIterations 1 fits.
+    const once = fitted(layerCandidates(layer, g, { methods: ['tucker2'], realize: { form: 'split', layout: 'NCHW', maxIterations: 1 } }), 'tucker2');
+    for (const c of once) expect(c.error).toBeCloseTo(tucker2Fit(layer.kernel, { ranks: c.tuckerRanks as [number, number], nIterMax: 1 }).kernelRelError ** 2, 6);
+    expect(once.some((c, i) => Math.abs(c.error - real[i].error) > 1e-6)).toBe(true);
   });
 });
 
 describe('spatial candidates', () => {
   // The (C·kh) × (N·kw) reshape whose rank-K truncation the k×1 → 1×k pair is.
   const sv = spectrum(C * 3, N * 3, (r, q) => W(Math.floor(q / 3), Math.floor(r / 3), r % 3, q % 3));
-  const cs = fitted(layerCandidates(layer, g, { methods: ['spatial'] }), 'spatial');
+  const candidates = () => fitted(layerCandidates(layer, g, { methods: ['spatial'] }), 'spatial');
 
   it('offer every profitable K with its Eckart–Young error and the MACs of 3×1 (C → K) then 1×3 (K → N)', () => {
+    const cs = candidates();
     const cost = (K: number) => H * H * (K * C * 3 + N * K * 3);
     const profitable = Array.from({ length: 15 }, (_, i) => i + 1).filter((K) => cost(K) < before);
     expect(cs.map((c) => c.rank)).toEqual(profitable);
@@ -92,6 +106,7 @@ describe('spatial candidates', () => {
   });
 
   it('with realize, build the rank-K pair whose kernel has that error', () => {
+    const cs = candidates();
     const real = fitted(layerCandidates(layer, g, { methods: ['spatial'], realize: { form: 'split', layout: 'NCHW' } }), 'spatial');
     expect(real.map((c) => c.rank)).toEqual(cs.map((c) => c.rank));
     for (const c of real) {
@@ -118,9 +133,10 @@ describe('spatial candidates', () => {
 });
 
 describe('spatial-nd candidates', () => {
-  const cs = fitted(layerCandidates(layer, g, { methods: ['spatial-nd'], gridSize: 48 }), 'spatial-nd');
+  const candidates = () => fitted(layerCandidates(layer, g, { methods: ['spatial-nd'], gridSize: 48 }), 'spatial-nd');
 
   it('offer every factor rank T = 1..3 of the 3×1 and 1×3 factors, never a worse error than spatial alone at the same K', () => {
+    const cs = candidates();
     expect([...new Set(cs.map((c) => c.factorRank))].sort()).toEqual([1, 2, 3]);
     const sp = new Map(fitted(layerCandidates(layer, g, { methods: ['spatial'] }), 'spatial').map((c) => [c.rank, c.error]));
     for (const c of cs) {
@@ -132,6 +148,7 @@ describe('spatial-nd candidates', () => {
   });
 
   it('report what a planned spatial-nd layer of the same K and T reaches, at its MACs', () => {
+    const cs = candidates();
     const entry = methodEntry('spatial-nd');
     for (const c of cs.filter((_, i) => i % 3 === 0)) {
       const p = entry.plan(layer, { rank: c.rank, factorRank: c.factorRank }, { order: 'dw-pw', form: 'split', layout: 'NCHW' }, 'fixed');
@@ -142,9 +159,10 @@ describe('spatial-nd candidates', () => {
 });
 
 describe('CP candidates', () => {
-  const cs = fitted(layerCandidates(layer, g, { methods: ['cp'] }), 'cp');
+  const candidates = () => fitted(layerCandidates(layer, g, { methods: ['cp'] }), 'cp');
 
   it('cost 1×1 (C → R) at 8×8, a depthwise 3×3 and 1×1 (R → N), and carry a bound that falls with R', () => {
+    const cs = candidates();
     expect(cs.length).toBeGreaterThan(5);
     for (const [i, c] of cs.entries()) {
       expect(c.macs).toBe(H * H * (C * c.rank + c.rank * 9 + c.rank * N));
@@ -156,6 +174,7 @@ describe('CP candidates', () => {
   });
 
   it('with realize, run ALS at each rank (cpIterations of it) and report the error of the fit', () => {
+    const cs = candidates();
     const real = fitted(layerCandidates(layer, g, { methods: ['cp'], cpIterations: 3, realize: { form: 'split', layout: 'NCHW', seed: 4 } }), 'cp');
     expect(real.length).toBeGreaterThanOrEqual(4);
     for (const c of real.filter((_, i) => i % 2 === 0)) {
