@@ -10,6 +10,7 @@ import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { convertGraph, type ConvertOptions, type LayerConversion } from '../../src/convert/convert.js';
 import type { Graph } from '../../src/models/ir.js';
 import { conv, graph, input, run } from '../onnx/helpers.js';
+import { relError } from '../helpers/output-error.js';
 
 const C = 6;
 const N = 5;
@@ -30,23 +31,13 @@ async function effectiveKernel(g: Graph): Promise<Float32Array> {
   return w;
 }
 
-function relDiff(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
-
 async function convertOne(opts: ConvertOptions): Promise<{ l: LayerConversion; probed: number }> {
   const g = layer();
   const c = convertGraph(g, { minInChannels: 0, keepUnprofitable: true, ...opts });
   expect(c.layers).toHaveLength(1);
   const original = g.nodes[1];
   if (original.op !== 'conv2d') throw new Error('expected a conv');
-  return { l: c.layers[0], probed: relDiff(await effectiveKernel(c.graph), original.kernel.data) };
+  return { l: c.layers[0], probed: relError(original.kernel.data, await effectiveKernel(c.graph)) };
 }
 
 describe('reported kernel errors are the error of the layers that were built', () => {
