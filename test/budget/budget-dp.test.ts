@@ -59,12 +59,11 @@ describe('the budget DP against brute force', () => {
       const sum = p.layers.reduce((a, l) => a + l.macsBefore, 0);
       const B = Math.floor(sum * (0.3 + 0.6 * rand()));
       const S = p.totalBefore / (p.fixed + B);
-      const budget = p.totalBefore / S - p.fixed;
       // Brute force at B itself: the solver's budget is B up to the rounding of S, which it accepts
-      // (relative 1e-12), so a plan costing exactly B fits both.
+      // (relative 1e-12), so a plan costing exactly B fits both; one bucket per unit of cost.
       const want = bruteForce(p, B);
       if (want.error === Infinity) continue;
-      const r = solveBudget({ layers: p.layers, totalBefore: p.totalBefore, fixedCost: p.fixed }, { targetSpeedup: S, buckets: Math.round(budget) });
+      const r = solveBudget({ layers: p.layers, totalBefore: p.totalBefore, fixedCost: p.fixed }, { targetSpeedup: S, buckets: B });
       expect(r.totalError, `trial ${trial}`).toBe(want.error);
       expect(r.totalAfter - p.fixed, `trial ${trial}`).toBe(want.cost);
       // The reported figures are the chosen candidates' sums (independent recount).
