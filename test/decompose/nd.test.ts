@@ -335,6 +335,16 @@ describe('chooseRank and the energy rule', () => {
     }
     expect(() => chooseRank(svs, { maxRank: 9, what })).toThrow(/exactly one of rank .* neither/);
     expect(() => chooseRank(svs, { rank: 2, energy: 0.9, maxRank: 9, what })).toThrow(/both/);
+    // A caller's bad bound is named too, and an unnamed kernel is called "kernel".
+    for (const maxRank of [0, 2.5]) {
+      expect(() => chooseRank(svs, { rank: 1, maxRank, what })).toThrow(`maxRank ${maxRank} for layer "conv3_1" must be a positive integer`);
+    }
+    expect(() => chooseRank(svs, { rank: 12, maxRank: 9 })).toThrow('rank 12 is out of range 1..9 for kernel');
+  });
+
+  it('treats no channels at all as nothing to lose: T = 1 at any τ', () => {
+    expect(retainedEnergy([], 1)).toBe(1);
+    expect(chooseRank([], { energy: 0.9, maxRank: 5 })).toBe(1);
   });
 });
 
@@ -379,6 +389,36 @@ describe('decouple: input validation', () => {
     expect(() => decouple(kernel, { order: 'dw' as NdOrder, rank: 1, name })).toThrow(
       /convX.*'dw-pw' or 'pw-dw'/,
     );
+    const noData = { shape: [4, 3, 3, 3], data: undefined } as unknown as Tensor;
+    expect(() => decouple(noData, { order: 'dw-pw', rank: 1, name })).toThrow(/^layer "convX": kernel data has undefined values/);
+  });
+
+  it('says "kernel" without a name, the dw-pw bound, and the fix for a bad weight', () => {
+    // Guards the parts of the one-line errors a user acts on: what, why, and what to do.
+    expect(() => decouple({ shape: [4, 3, 9], data: kernel.data }, { order: 'dw-pw', rank: 1 })).toThrow(/^kernel: kernel shape \[4,3,9\]/);
+    expect(() => decouple(kernel, { order: 'dw-pw', rank: 12, name: 'c' })).toThrow(/dw-pw allows T ≤ kh·kw = 9/);
+    // A non-square kernel tells the row index from the column index: element [3, 1, 1, 0] of 4×3×3×2.
+    const data = randomKernel([4, 3, 3, 2], 5).data;
+    data[((3 * 3 + 1) * 3 + 1) * 2 + 0] = NaN;
+    expect(() => decouple({ shape: [4, 3, 3, 2], data }, { order: 'pw-dw', rank: 1, name: 'c' })).toThrow(
+      /\[n, c, i, j\] = \[3, 1, 1, 0\] is not finite; fix or re-export the weights/,
+    );
+  });
+});
+
+describe('reconstruct: factors that do not fit the kernel', () => {
+  // Guards the shape check: a wrong rank, order or length must not be read as some other kernel.
+  const nd = decouple(randomKernel([4, 3, 3, 3], 92), { order: 'dw-pw', rank: 2 });
+  const bad = (dw: number[], pw: number[]) => () =>
+    reconstruct({ ...nd, depthwise: { ...nd.depthwise, shape: dw }, pointwise: { ...nd.pointwise, shape: pw } }, [4, 3, 3, 3]);
+
+  it('rejects a wrong depthwise or pointwise shape alone, one wrong dimension, or an extra axis', () => {
+    expect(() => reconstruct(nd, [4, 3, 3, 3])).not.toThrow();
+    const message = /^reconstruct: factors \[.*\] \/ \[.*\] do not fit kernel \[4, 3, 3, 3\] at dw-pw T = 2; expected \[3, 2, 3, 3\] \/ \[4, 3, 2\]$/;
+    expect(bad([3, 2, 3, 4], [4, 3, 2])).toThrow(message);
+    expect(bad([3, 2, 3, 3], [4, 3, 1])).toThrow(message);
+    expect(bad([3, 2, 3, 3, 1], [4, 3, 2])).toThrow(message);
+    expect(bad([3, 2, 3, 3], [4, 3])).toThrow(message);
   });
 });
 

@@ -85,6 +85,18 @@ describe('spatial', () => {
     expect(() => spatial(ok, { rank: 0 })).toThrow(/positive integer/);
   });
 
+  it('reconstructSpatial rejects factors that do not chain', () => {
+    // Guards the shape check: a mismatched K or a factor that is not k×1 / 1×k must not be read.
+    const r = spatial(randomKernel([4, 3, 3, 3], 31), { rank: 2 });
+    const t = (shape: number[]) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+    expect(() => reconstructSpatial(r)).not.toThrow();
+    for (const [vertical, horizontal] of [[[3, 3, 3, 1], [4, 2, 1, 3]], [[2, 3, 3, 2], [4, 2, 1, 3]], [[2, 3, 3, 1], [4, 2, 2, 3]]]) {
+      expect(() => reconstructSpatial({ vertical: t(vertical), horizontal: t(horizontal) })).toThrow(
+        /^reconstructSpatial: vertical \[.*\] and horizontal \[.*\] do not chain \(need \[K, C, kh, 1\] and \[N, K, 1, kw\]\)$/,
+      );
+    }
+  });
+
   it('costs hOut·wIn·K·C·kh + hOut·wOut·N·K·kw MACs (vertical conv at output height, input width)', () => {
     expect(
       spatialCost({ N: 64, C: 32, kh: 3, kw: 3, rank: 12, hOut: 14, wOut: 14, hIn: 28, wIn: 28 }),

@@ -1,3 +1,4 @@
+import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 
 import { reconstructTucker2, tucker2, tucker2Cost } from '../../src/decompose/tucker2.js';
@@ -119,6 +120,79 @@ describe('tucker2', () => {
     expect(() => tucker2(ok, { ranks: [7, 2], name: 'c' })).toThrow(/layer "c".*R_out ≤ N = 6/);
     expect(() => tucker2(ok, { ranks: [2, 0], name: 'c' })).toThrow(/R_in ≤ C = 4/);
     expect(() => tucker2(ok, { ranks: [2.5, 2] })).toThrow(/kernel: Tucker-2 rank 2.5/);
+  });
+
+  it('rejects malformed ranks, nIterMax and factors that do not chain', () => {
+    const ok = randomKernel([6, 4, 3, 3], 13);
+    expect(() => tucker2(ok, { ranks: [2] as unknown as [number, number], name: 'c' })).toThrow('layer "c": ranks must be [R_out, R_in], got 2');
+    for (const nIterMax of [-1, 1.5]) {
+      expect(() => tucker2(ok, { ranks: [2, 2], nIterMax, name: 'c' })).toThrow(`layer "c": nIterMax ${nIterMax} must be a non-negative integer`);
+    }
+    const r = tucker2(ok, { ranks: [3, 2] });
+    const core = (shape: number[]) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+    expect(() => reconstructTucker2({ ...r, core: core([3, 3, 3, 3]) })).toThrow(/^reconstructTucker2: .* do not chain/);
+    expect(() => reconstructTucker2({ ...r, core: core([2, 2, 3, 3]) })).toThrow(/do not chain/);
+  });
+
+  it('nIterMax = 0 is the truncated HOSVD: leading singular vectors of both unfoldings (ml-matrix)', () => {
+    // Guards the HOSVD branch, which the HOOI tests only use as a starting value.
+    const [N, C, K] = [7, 5, 9];
+    const W = randomKernel([N, C, 3, 3], 21);
+    const [R2, R1] = [3, 2];
+    const r = tucker2(W, { ranks: [R2, R1], nIterMax: 0 });
+    expect([r.iterations, r.converged]).toEqual([0, true]);
+    const w = (n: number, c: number, k: number) => W.data[(n * C + c) * K + k];
+    const leading = (rows: number[][], count: number) => {
+      const u = new SingularValueDecomposition(new Matrix(rows), { autoTranspose: true }).leftSingularVectors;
+      return Array.from({ length: count }, (_, j) => u.getColumn(j));
+    };
+    const uOut = leading(Array.from({ length: N }, (_, n) => Array.from({ length: C * K }, (_, i) => w(n, Math.floor(i / K), i % K))), R2);
+    const uIn = leading(Array.from({ length: C }, (_, c) => Array.from({ length: N * K }, (_, i) => w(Math.floor(i / K), c, i % K))), R1);
+    // Projection onto both subspaces: Ŵ = W ×₁ U_out U_outᵀ ×₂ U_in U_inᵀ.
+    const proj = (u: number[][], a: number, b: number) => u.reduce((s, v) => s + v[a] * v[b], 0);
+    let err = 0;
+    let total = 0;
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        for (let k = 0; k < K; k++) {
+          let x = 0;
+          for (let n2 = 0; n2 < N; n2++) for (let c2 = 0; c2 < C; c2++) x += proj(uOut, n, n2) * proj(uIn, c, c2) * w(n2, c2, k);
+          err += (w(n, c, k) - x) ** 2;
+          total += w(n, c, k) ** 2;
+        }
+      }
+    }
+    expect(r.kernelRelError).toBeCloseTo(Math.sqrt(err / total), 5);
+    expect(relFrobeniusError(W, reconstructTucker2(r))).toBeCloseTo(Math.sqrt(err / total), 5);
+  });
+
+  it('stops at the first iteration that gains less than tol, and not before', () => {
+    // Guards the stopping rule: iteration t's error is the final error of a run capped at t.
+    const W = randomKernel([12, 10, 3, 3], 22);
+    const tol = 1e-4;
+    const r = tucker2(W, { ranks: [4, 3], tol });
+    expect(r.converged).toBe(true);
+    expect(r.iterations).toBeGreaterThan(2);
+    const errAt = (t: number) => tucker2(W, { ranks: [4, 3], nIterMax: t, tol: 0 }).kernelRelError;
+    expect(errAt(r.iterations)).toBeCloseTo(r.kernelRelError, 12);
+    expect(errAt(r.iterations - 1) - errAt(r.iterations)).toBeLessThan(tol);
+    for (let t = 2; t < r.iterations; t++) expect(errAt(t - 1) - errAt(t)).toBeGreaterThanOrEqual(tol);
+    // A kernel of exact multilinear rank: the HOSVD start is already exact, so the first
+    // iteration gains nothing over its own first half and stops there.
+    const exact = tucker2(tuckerKernel([8, 6, 3, 3], [3, 2], 23), { ranks: [3, 2], tol });
+    expect([exact.iterations, exact.converged]).toEqual([1, true]);
+  });
+
+  it('a zero kernel gets orthonormal factors, a zero core, and counts as converged', () => {
+    const zero: Tensor = { shape: [5, 4, 3, 3], data: new Float32Array(180) };
+    const z = tucker2(zero, { ranks: [3, 2] });
+    expect([z.iterations, z.converged, z.kernelRelError]).toEqual([0, true, 0]);
+    expect(z.core.data.every((x) => x === 0)).toBe(true);
+    // first [R1, C]: rows orthonormal; last [N, R2]: columns orthonormal.
+    const f = z.first.data;
+    const l = z.last.data;
+    for (let a = 0; a < 2; a++) for (let b = 0; b < 2; b++) expect([0, 1, 2, 3].reduce((s, c) => s + f[a * 4 + c] * f[b * 4 + c], 0)).toBe(a === b ? 1 : 0);
+    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) expect([0, 1, 2, 3, 4].reduce((s, n) => s + l[n * 3 + a] * l[n * 3 + b], 0)).toBe(a === b ? 1 : 0);
   });
 
   it('costs hIn·wIn·C·R1 + hOut·wOut·(R1·R2·kh·kw + R2·N) MACs', () => {

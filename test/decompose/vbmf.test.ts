@@ -77,10 +77,84 @@ describe('vbmfRank (empirical VBMF)', () => {
 
   it('rejects bad input', () => {
     expect(() => vbmfRank({ rows: 2, cols: 3, data: new Float64Array(5) })).toThrow(/5 values/);
-    expect(() => vbmfRank({ rows: 1, cols: 2, data: Float64Array.of(1, NaN) })).toThrow(/NaN/);
+    for (const bad of [NaN, Infinity]) {
+      expect(() => vbmfRank({ rows: 1, cols: 2, data: Float64Array.of(1, bad) })).toThrow('vbmfRank: matrix has NaN or infinite values');
+    }
+    for (const [rows, cols] of [[0, 3], [3, 0], [1.5, 2], [2, 1.5]]) {
+      expect(() => vbmfRank({ rows, cols, data: new Float64Array(0) })).toThrow(`vbmfRank: matrix is ${rows}×${cols}; need positive integer dimensions`);
+    }
     expect(() => evbmf([1, 2], { L: 3, M: 2 })).toThrow(/L ≤ M/);
+    expect(() => evbmf([], { L: 0, M: 2 })).toThrow(/L ≤ M/);
+    expect(() => evbmf([3, 2, 1], { L: 2, M: 4 })).toThrow('got L = 2, M = 4, 3 values');
+    expect(() => evbmf([3, 2, 1], { L: 3, M: 2 })).toThrow(/L ≤ M/);
+    // The smallest legal matrices: one row or one column.
+    expect(vbmfRank({ rows: 4, cols: 1, data: Float64Array.of(1, 2, 3, 4) }).rank).toBeLessThanOrEqual(1);
+    expect(vbmfRank({ rows: 1, cols: 4, data: Float64Array.of(1, 2, 3, 4) }).rank).toBeLessThanOrEqual(1);
+  });
+
+  it('estimates σ² as the minimiser of the published Ω over the published interval', () => {
+    // Guards the σ² search (grid + golden section) and its interval: a brute-force minimum of
+    // Ω(σ²) = Σ_h ψ(γ_h²/(Mσ²)) written from Nakajima et al. (2013), Eq. 37, on a two-level grid.
+    for (const [rows, cols, r, noise, seed] of [[40, 60, 5, 0.3, 21], [30, 30, 3, 0.5, 22], [12, 90, 2, 1, 23], [50, 20, 8, 0.05, 24], [25, 25, 0, 1, 25]]) {
+      const m = lowRankPlusNoise(rows, cols, r, noise, seed);
+      const L = Math.min(rows, cols);
+      const M = Math.max(rows, cols);
+      const sv = singularValuesOf(m);
+      const got = evbmf(sv, { L, M });
+      const expected = bruteForceSigma2(sv, L, M);
+      expect(Math.abs(Math.log(got.sigma2 / expected))).toBeLessThan(1e-6);
+      expect(omega(sv, L, M, got.sigma2)).toBeLessThanOrEqual(omega(sv, L, M, expected) + 1e-9);
+      expect(got.rank).toBe(sv.filter((s) => s > Math.sqrt(M * expected * xBarOf(L / M))).length);
+    }
   });
 });
+
+function singularValuesOf(m: { rows: number; cols: number; data: Float64Array }): number[] {
+  const rows = Array.from({ length: m.rows }, (_, i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));
+  return new SingularValueDecomposition(new Matrix(rows), { autoTranspose: true }).diagonal;
+}
+
+function xBarOf(alpha: number): number {
+  const tauBar = 2.5129 * Math.sqrt(alpha);
+  return (1 + tauBar) * (1 + alpha / tauBar);
+}
+
+/** Ω(σ²) of Nakajima et al. (2013), Eq. 37: ψ(x) = x − log x, plus ψ₁(x) above x̄. */
+function omega(sv: number[], L: number, M: number, sigma2: number): number {
+  const alpha = L / M;
+  const xBar = xBarOf(alpha);
+  let sum = 0;
+  for (const g of sv) {
+    const x = (g * g) / (M * sigma2);
+    sum += x - Math.log(x);
+    if (x > xBar) {
+      const tau = 0.5 * (x - (1 + alpha) + Math.sqrt((x - (1 + alpha)) ** 2 - 4 * alpha));
+      sum += Math.log(tau + 1) + alpha * Math.log(tau / alpha + 1) - tau;
+    }
+  }
+  return sum;
+}
+
+/** argmin of Ω on [max(γ²_{ēH+1}/(M·x̄), mean_{h>ēH} γ_h²/M), Σγ²/(LM)]: 2·10⁴ log-spaced points, then 10⁴ in the best cell. */
+function bruteForceSigma2(sv: number[], L: number, M: number): number {
+  const s2 = sv.map((g) => g * g);
+  const eH = Math.min(Math.ceil(L / (1 + L / M)) - 1, L - 1);
+  const tail = s2.slice(eH);
+  const lo = Math.max(s2[eH] / (M * xBarOf(L / M)), tail.reduce((a, b) => a + b, 0) / tail.length / M);
+  const hi = s2.reduce((a, b) => a + b, 0) / (L * M);
+  const search = (a: number, b: number, n: number) => {
+    let best = a;
+    for (let i = 0; i <= n; i++) {
+      const x = a + ((b - a) * i) / n;
+      if (omega(sv, L, M, Math.exp(x)) < omega(sv, L, M, Math.exp(best))) best = x;
+    }
+    return best;
+  };
+  const [a, b] = [Math.log(lo), Math.log(hi)];
+  const step = (b - a) / 2e4;
+  const coarse = search(a, b, 2e4);
+  return Math.exp(search(Math.max(a, coarse - step), Math.min(b, coarse + step), 1e4));
+}
 
 describe('kernel ranks', () => {
   it('tucker2VbmfRanks finds the multilinear ranks of a Tucker kernel plus small noise', () => {
