@@ -155,6 +155,50 @@ describe('cp3', () => {
     expect(() => cp3(ok, { rank: 4 * 3 * 9 + 1, name: 'conv1' })).toThrow(/exceeds N·C·kh·kw = 108/);
   });
 
+  it('refuses bad options in one line naming the layer, and accepts the extreme legal ones', () => {
+    // Guards each option check: a bad value must not reach the ALS loop, a legal one must.
+    const ok = randomKernel([2, 2, 1, 1], 3);
+    const bad: [Partial<Parameters<typeof cp3>[1]>, string][] = [
+      [{ nIterMax: 0 }, 'nIterMax 0 must be a positive integer'],
+      [{ nIterMax: 1.5 }, 'nIterMax 1.5 must be a positive integer'],
+      [{ tol: -1 }, 'tol -1 must be ≥ 0'],
+      [{ tol: NaN }, 'tol NaN must be ≥ 0'],
+      [{ maxWeight: 0 }, 'maxWeight 0 must be > 0'],
+      [{ seed: 1.5 }, 'seed 1.5 must be an integer'],
+      [{ init: 'hosvd' as 'svd' }, `init "hosvd" must be 'svd', 'slice' or 'random'`],
+    ];
+    for (const [opts, message] of bad) expect(() => cp3(ok, { rank: 2, name: 'c4', ...opts })).toThrow(`layer "c4": ${message}`);
+    // R = N·C·kh·kw is the largest rank allowed; nIterMax 1 and tol 0 are legal.
+    expect(cp3(ok, { rank: 4, nIterMax: 1, tol: 0 }).rank).toBe(4);
+  });
+
+  it('warns only above the exact-fit bound', () => {
+    const W = randomKernel([3, 2, 2, 2], 12); // exact at K·min(N, C) = 8
+    expect(cp3(W, { rank: 8 }).warnings.join(' ')).not.toMatch(/exceeds/);
+  });
+
+  it('with init slice and a spent time cap, returns the slice model: no iterations, its own error', () => {
+    const W = randomKernel([5, 4, 3, 3], 14);
+    const r = cp3(W, { rank: 12, init: 'slice', maxSeconds: 0 });
+    expect([r.iterations, r.converged, r.degenerate]).toEqual([0, false, false]);
+    expect(r.fit).toBeCloseTo(1 - r.kernelRelError, 12);
+    expect(Math.abs(r.kernelRelError - relFrobeniusError(W, reconstructCp3(r)))).toBeLessThan(1e-5);
+    expect(r.kernelRelError).toBeGreaterThanOrEqual(cp3(W, { rank: 12, init: 'slice' }).kernelRelError - 1e-9);
+  });
+
+  it('reconstruct refuses factors that disagree on the rank', () => {
+    const t = (shape: number[]) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+    expect(() => reconstructCp3({ outFactor: t([4, 2]), inFactor: t([3, 3]), depthwise: t([2, 1, 3, 3]) })).toThrow(/^reconstructCp3: .* disagree on the rank$/);
+    expect(() => reconstructCp3({ outFactor: t([4, 2]), inFactor: t([2, 3]), depthwise: t([3, 1, 3, 3]) })).toThrow(/disagree on the rank/);
+    const cp4Parts = { outFactor: t([4, 2]), inFactor: t([2, 3]), vertical: t([2, 1, 3, 1]), horizontal: t([2, 1, 1, 3]) };
+    expect(() => reconstructCp4(cp4Parts)).not.toThrow();
+    for (const part of ['inFactor', 'vertical', 'horizontal'] as const) {
+      const shape = [...cp4Parts[part].shape];
+      shape[0] = 3;
+      expect(() => reconstructCp4({ ...cp4Parts, [part]: t(shape) })).toThrow(/^reconstructCp4: .* disagree on the rank$/);
+    }
+  });
+
   it('allows ranks above the exact-fit bound, exact with a warning', () => {
     const W = randomKernel([3, 2, 2, 2], 12); // exact at K·min(N, C) = 8
     const r = cp3(W, { rank: 10 });
