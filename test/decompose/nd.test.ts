@@ -1,4 +1,4 @@
-import { SVD, Matrix } from 'ml-matrix';
+import { SVD } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 
 import {
@@ -16,6 +16,7 @@ import {
   retainedEnergy,
 } from '../../src/decompose/rank.js';
 import { numel, relFrobeniusError, type Tensor } from '../../src/decompose/tensor.js';
+import { channelMatrix } from './synthetic.js';
 
 const ORDERS: NdOrder[] = ['dw-pw', 'pw-dw'];
 
@@ -26,19 +27,6 @@ function randomKernel(shape: number[], seed: number): Tensor {
 function maxRankOf(order: NdOrder, shape: number[]): number {
   const [, C, kh, kw] = shape;
   return order === 'dw-pw' ? kh * kw : Math.min(C, kh * kw);
-}
-
-/** The matrix each order SVDs for channel g: dw-pw M_c = W[:, c] (N × K), pw-dw W[n] (C × K). */
-function channelMatrix(kernel: Tensor, order: NdOrder, g: number): Matrix {
-  const [N, C, kh, kw] = kernel.shape;
-  const K = kh * kw;
-  const rows = order === 'dw-pw' ? N : C;
-  const m = new Matrix(rows, K);
-  for (let r = 0; r < rows; r++) {
-    const [n, c] = order === 'dw-pw' ? [r, g] : [g, r];
-    for (let p = 0; p < K; p++) m.set(r, p, kernel.data[(n * C + c) * K + p]);
-  }
-  return m;
 }
 
 /** Σ_g Σ_{t ≥ T} σ² / Σ_g Σ_t σ²: the discarded share of the whole kernel's energy. */

@@ -1,9 +1,47 @@
 /**
- * Seeded kernels of known structure for the CP / Tucker-2 / spatial / VBMF tests (not a test file:
- * vitest only collects *.test.ts).
+ * Seeded kernels and matrices of known structure for the ND / CP / Tucker-2 / spatial / VBMF tests,
+ * and their reference spectra from ml-matrix (not a test file: vitest only collects *.test.ts).
  */
+import { Matrix, SingularValueDecomposition } from 'ml-matrix';
+
+import type { NdOrder } from '../../src/decompose/nd.js';
 import { gaussianArray, mulberry32 } from '../../src/decompose/random.js';
 import type { Tensor } from '../../src/decompose/tensor.js';
+
+/** rows×cols = (rows×r)(r×cols) + noise·N(0, 1), row-major float64: EVBMF's rank is r by construction. */
+export function lowRankPlusNoise(rows: number, cols: number, r: number, noise: number, seed: number) {
+  const u = gaussianArray(rows * r, seed);
+  const v = gaussianArray(r * cols, seed + 1);
+  const e = gaussianArray(rows * cols, seed + 2, noise);
+  const data = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      let x = e[i * cols + j];
+      for (let t = 0; t < r; t++) x += u[i * r + t] * v[t * cols + j];
+      data[i * cols + j] = x;
+    }
+  }
+  return { rows, cols, data };
+}
+
+/** The rows×K matrix ND factors for channel g: dw-pw per input channel (rows n), pw-dw per output (rows c). */
+export function channelMatrix(kernel: Tensor, order: NdOrder, g: number): Matrix {
+  const [N, C, kh, kw] = kernel.shape;
+  const K = kh * kw;
+  const rows = order === 'dw-pw' ? N : C;
+  const m = new Matrix(rows, K);
+  for (let r = 0; r < rows; r++) {
+    const [n, c] = order === 'dw-pw' ? [r, g] : [g, r];
+    for (let p = 0; p < K; p++) m.set(r, p, kernel.data[(n * C + c) * K + p]);
+  }
+  return m;
+}
+
+/** Singular values, descending, of a matrix or of row-major rows×cols data, from ml-matrix's SVD. */
+export function spectrumOf(m: Matrix | { rows: number; cols: number; data: ArrayLike<number> }): number[] {
+  const matrix = m instanceof Matrix ? m : Matrix.from1DArray(m.rows, m.cols, Array.from(m.data));
+  return new SingularValueDecomposition(matrix, { autoTranspose: true }).diagonal;
+}
 
 export function randomKernel(shape: number[], seed: number, std = 1): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
