@@ -31,7 +31,7 @@ export const AREAS = {
   // reconstruction, Eckart–Young, known spectra).
   kernels: {
     mutate: ['src/decompose/{linalg,svd,symeig,kernel64,tensor,random,assignment}.ts'],
-    tests: ['test/decompose/linalg.test.ts', 'test/decompose/nd.test.ts', 'test/decompose/tucker2.test.ts', 'test/decompose/spatial.test.ts', 'test/decompose/vbmf.test.ts', 'test/ghost/ghost-math.test.ts'],
+    tests: ['test/decompose/linalg.test.ts', 'test/decompose/kernel-parts.test.ts', 'test/decompose/nd.test.ts', 'test/decompose/tucker2.test.ts', 'test/decompose/spatial.test.ts', 'test/decompose/vbmf.test.ts', 'test/ghost/ghost-math.test.ts'],
   },
   // The decompositions, Ghost's cheap operations and the rank rules.
   decompose: {
@@ -47,6 +47,7 @@ export const AREAS = {
     mutate: ['src/decompose/{moments,kron-moments,least-squares,nd-refit,factor-refit}.ts', 'src/decompose/*-whiten.ts'],
     tests: [
       'test/decompose/nd-refit.test.ts', 'test/decompose/whiten-methods.test.ts', 'test/calibrate/least-squares.test.ts',
+      'test/decompose/moments.test.ts', 'test/decompose/refit-parts.test.ts', 'test/decompose/whiten-oracles.test.ts',
       'test/calibrate/factor-layer.test.ts', 'test/calibrate/nd-layer.test.ts',
     ],
   },

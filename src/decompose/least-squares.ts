@@ -54,6 +54,8 @@ export class RidgeAccumulator {
     const F = this.features;
     const F1 = F + 1;
     const N = this.outputs;
+    // NaN statistics would make ml-matrix throw ("not symmetric") instead of giving a usable answer.
+    if (!this.gram.every(Number.isFinite) || !this.cross.every(Number.isFinite)) return { weight: w0.slice(), bias: b0.slice() };
     const a = new Matrix(F1, F1);
     let trace = 0;
     for (let i = 0; i < F; i++) trace += this.gram[i * F1 + i];

@@ -64,4 +64,62 @@ describe('ridge least squares for calibration', () => {
     const fit = acc.solveBias(w, new Float64Array(2));
     for (let n = 0; n < 2; n++) expect(fit.bias[n]).toBeCloseTo(b[n], 8);
   });
+
+  it('the ridge is scale-free: scaling the features by s scales the weights by 1/s and leaves the bias', () => {
+    // Guards the ridge's scale (λ times the mean diagonal of ZᵀZ): (s²G + λs²ḡI)(W/s) = s(G + λḡI)W.
+    const { z, y } = data(30, 6, 2, 5, 0.5);
+    const fit = (s: number) => {
+      const acc = new RidgeAccumulator(6, 2);
+      acc.add(z.map((v) => v * s), y, 30);
+      return acc.solve(new Float64Array(12), new Float64Array(2), 0.3);
+    };
+    const one = fit(1);
+    const ten = fit(10);
+    for (let i = 0; i < 12; i++) expect(ten.weight[i] * 10).toBeCloseTo(one.weight[i], 9);
+    for (let n = 0; n < 2; n++) expect(ten.bias[n]).toBeCloseTo(one.bias[n], 9);
+  });
+
+  it('the bias is not shrunk: under a huge ridge the weights stay at W₀ and the bias is mean(y) − mean(z)·W₀', () => {
+    const { w, z, y } = data(50, 4, 2, 6, 0.5);
+    const acc = new RidgeAccumulator(4, 2);
+    acc.add(z, y, 50);
+    const w0 = w.map((v) => v + 0.2);
+    const fit = acc.solve(w0, new Float64Array([5, -5]), 1e9);
+    for (let i = 0; i < 8; i++) expect(fit.weight[i]).toBeCloseTo(w0[i], 6);
+    for (let n = 0; n < 2; n++) {
+      let want = 0;
+      for (let r = 0; r < 50; r++) {
+        let zw = 0;
+        for (let f = 0; f < 4; f++) zw += z[r * 4 + f] * w0[f * 2 + n];
+        want += (y[r * 2 + n] - zw) / 50;
+      }
+      expect(fit.bias[n]).toBeCloseTo(want, 5);
+    }
+  });
+
+  it('non-finite data leave the current weights and bias as they were (copies, not the arrays given)', () => {
+    const { w, z, y } = data(20, 3, 2, 7);
+    z[4] = Number.NaN;
+    const acc = new RidgeAccumulator(3, 2);
+    acc.add(z, y, 20);
+    const b0 = new Float64Array([0.5, -0.5]);
+    const fit = acc.solve(w, b0);
+    expect(Array.from(fit.weight)).toEqual(Array.from(w));
+    expect(Array.from(fit.bias)).toEqual(Array.from(b0));
+    expect(fit.weight).not.toBe(w);
+    expect(fit.bias).not.toBe(b0);
+  });
+
+  it('outputEnergy is ‖Y‖², relError is 0 with nothing to fit, and misshapen batches are refused in one line', () => {
+    const { z, y } = data(10, 3, 2, 8, 0.1);
+    const acc = new RidgeAccumulator(3, 2);
+    expect(acc.relError(new Float64Array(6), new Float64Array(2))).toBe(0);
+    acc.add(z, y, 10);
+    expect(acc.outputEnergy()).toBeCloseTo(y.reduce((s, v) => s + v * v, 0), 10);
+    expect(acc.rows).toBe(10);
+    // All-zero predictions: the relative error of predicting nothing is exactly 1.
+    expect(acc.relError(new Float64Array(6), new Float64Array(2))).toBeCloseTo(1, 12);
+    expect(() => acc.add(z.subarray(1), y, 10)).toThrow(`least squares: got 29/20 values for 10 rows of 3 features → 2 outputs`);
+    expect(() => acc.add(z, y.subarray(1), 10)).toThrow(`least squares: got 30/19 values`);
+  });
 });

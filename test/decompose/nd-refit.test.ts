@@ -6,6 +6,7 @@ import { perChannelWhitenedError, whitenedDecouple } from '../../src/decompose/n
 import { decouple, reconstruct, type NdOrder } from '../../src/decompose/nd.js';
 import { gaussianArray, mulberry32 } from '../../src/decompose/random.js';
 import type { Tensor } from '../../src/decompose/tensor.js';
+import { quadraticMinimum } from '../helpers/quadratic-minimum.js';
 
 /** Correlated patches (x = A·g + offset, g Gaussian) and targets y = W x + b + noise. */
 function samples(d: NdDims, rows: number, seed: number, noise = 0.1) {
@@ -197,4 +198,24 @@ describe('activation-whitened ND (dw-pw, per-channel closed form)', () => {
       expect(white[j]).toBeCloseTo(plain.data[j], 4);
     }
   });
+});
+
+describe('each block step reaches the exact minimum over its factor (both orders)', () => {
+  for (const order of ['dw-pw', 'pw-dw'] as NdOrder[]) {
+    it(`${order}: the P-step's error is the minimum over P, the D-step's the minimum over D after it`, () => {
+      // Guards the Gram and right-hand side of every step: the refit keeps its best factors, so a
+      // wrong step would only be rejected, never seen by the "no step raises E" tests.
+      const d: NdDims = { N: 3, C: 2, K: 4 };
+      const { x, y, kernel } = samples(d, 300, 50 + order.length);
+      const m = moments(d, x, y, 300);
+      const init = toFactors64(decouple(kernel, { order, rank: 2 }));
+      const fit = refitNd(init, m, d, { rounds: 1, relRidge: 0 });
+      const withP = (p: Float64Array) => ({ ...init, pointwise: p });
+      const pStep = quadraticMinimum((p) => outputError(ndKernel64(withP(p), d), m), init.pointwise.length);
+      expect(fit.errors[1]).toBeCloseTo(pStep.value, 8);
+      const afterP = withP(pStep.x);
+      const dStep = quadraticMinimum((dw) => outputError(ndKernel64({ ...afterP, depthwise: dw }, d), m), init.depthwise.length);
+      expect(fit.errors[2]).toBeCloseTo(dStep.value, 6);
+    });
+  }
 });

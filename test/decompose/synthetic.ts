@@ -43,6 +43,12 @@ export function spectrumOf(m: Matrix | { rows: number; cols: number; data: Array
   return new SingularValueDecomposition(matrix, { autoTranspose: true }).diagonal;
 }
 
+/** Seeded symmetric positive definite n×n: G Gᵀ + n·I, G Gaussian. */
+export function spdMatrix(n: number, seed: number): Matrix {
+  const g = Matrix.from1DArray(n, n, Array.from(gaussianArray(n * n, seed)));
+  return g.mmul(g.transpose()).add(Matrix.eye(n, n).mul(n));
+}
+
 export function randomKernel(shape: number[], seed: number, std = 1): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   return { shape, data: gaussianArray(n, seed, std) };
