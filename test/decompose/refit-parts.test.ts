@@ -2,7 +2,8 @@
  * The pieces the activation-aware decompositions and refits are built from, each against an
  * independent oracle (ml-matrix's solve, pseudo-inverse and products; the documented rules):
  * Σ^{1/2} and its pseudo-inverse, the proximal solve, Σx applied to weights in both forms, the
- * better-start choice, the CG budget, and the input checks of the whitened closed forms.
+ * better-start choice, the CG budget, each refit step's exact minimum, and the input checks of the
+ * whitened closed forms.
  */
 import { describe, expect, it } from 'vitest';
 import { Matrix, pseudoInverse, QrDecomposition, solve } from 'ml-matrix';
