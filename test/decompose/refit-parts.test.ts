@@ -137,12 +137,15 @@ describe('covApply', () => {
   });
 });
 
-describe('the better start and the CG budget (refitBestStart, refitFactors)', () => {
-  const shape = [4, 3, 3, 3];
-  const [N, C, kh, kw] = shape;
+/** A 4→3 3×3 layer: a seeded kernel and a seeded positive definite input covariance over its C·kh·kw features. */
+function layerCase(kernelSeed: number, covSeed: number) {
+  const [N, C, kh, kw] = [4, 3, 3, 3];
   const F = C * kh * kw;
-  const kernel = randomKernel(shape, 12);
-  const cov = Float64Array.from(spdMatrix(F, 13).to1DArray());
+  return { N, C, kh, kw, F, kernel: randomKernel([N, C, kh, kw], kernelSeed), cov: Float64Array.from(spdMatrix(F, covSeed).to1DArray()) };
+}
+
+describe('the better start and the CG budget (refitBestStart, refitFactors)', () => {
+  const { N, C, kh, kw, F, kernel, cov } = layerCase(12, 13);
   // Built inside each test (Stryker attributes only code run inside a test to it).
   const setUp = () => {
     const m = weightTargetMoments(Float64Array.from(kernel.data), { channels: C, taps: kh * kw, form: 'full', cov }, N);
@@ -232,11 +235,7 @@ describe('the whitened closed forms refuse statistics that do not fit the kernel
 describe('refitFactors: every block step reaches the exact minimum over its factor', () => {
   // Guards each model's basis and adjoint inside the steps: the refit keeps its best factors, so a
   // wrong step is only rejected, and the "no step raises E" tests cannot see it.
-  const shape = [4, 3, 3, 3];
-  const [N, C, kh, kw] = shape;
-  const F = C * kh * kw;
-  const target = randomKernel(shape, 60);
-  const cov = Float64Array.from(spdMatrix(F, 61).to1DArray());
+  const { N, C, kh, kw, kernel: target, cov } = layerCase(60, 61);
   const f64 = (sizes: number[], seed: number) => sizes.map((n, i) => Float64Array.from(gaussianArray(n, seed + i)));
   // Built inside each test: Stryker only attributes code run inside a test to it.
   const models: [string, () => MultilinearModel, Float64Array[]][] = [
