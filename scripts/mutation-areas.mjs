@@ -39,7 +39,7 @@ export const AREAS = {
     tests: [
       'test/decompose/nd.test.ts', 'test/decompose/cp.test.ts', 'test/decompose/tucker2.test.ts', 'test/decompose/spatial.test.ts',
       'test/decompose/vbmf.test.ts', 'test/decompose/rank-rules.test.ts', 'test/ghost/ghost-math.test.ts', 'test/ghost/ghost-oracles.test.ts',
-      'test/convert-methods/methods.test.ts',
+      'test/convert-methods/methods.test.ts', 'test/decompose/cp-als.test.ts',
     ],
   },
   // The activation-aware forms: input moments, whitening, the refits and their least-squares solves.
