@@ -5,9 +5,9 @@
  * bookkeeping. Ŵ after a start and after each ALS iteration is unique (it does not depend on the
  * signs or scales of the factors), so the product's model must equal the reference's.
  *
- * Why the existing cp tests were not enough: "error never rises with iterations" and "reported
- * error = measured error" hold for a wrong update too, because ALS keeps the best iterate and
- * computes the error from the model it has.
+ * Why the existing cp tests were not enough: they check outcomes (planted kernels recovered, the
+ * error never rising, the reported error measured), which many wrong steps still reach, because ALS
+ * keeps its best iterate, computes its error from its own model and recovers from a poor start.
  */
 import { EigenvalueDecomposition, Matrix, SingularValueDecomposition, solve } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
@@ -58,16 +58,23 @@ function cpTensor(dims: number[], factors: Matrix[]): Float64Array {
   });
 }
 
+/** The flat index of idx over every mode but `mode`. */
+const otherIndex = (dims: number[], idx: number[], mode: number) => idx.reduce((row, i, m) => (m === mode ? row : row * dims[m] + i), 0);
+
+/** The mode-m unfolding: one row per index of the other modes, one column per index along `mode`. */
+function unfold(t: Modes, mode: number): Matrix {
+  const y = new Matrix(t.data.length / t.dims[mode], t.dims[mode]);
+  multiIndices(t.dims).forEach((idx, flat) => y.set(otherIndex(t.dims, idx, mode), idx[mode], t.data[flat]));
+  return y;
+}
+
 /** The least-squares F_mode given the other factors: min ‖T − Ŵ‖ is one QR solve per mode index. */
 function lsUpdate(t: Modes, factors: Matrix[], mode: number): Matrix {
   const R = factors[0].columns;
-  const rowsOf = t.dims.reduce((a, b) => a * b, 1) / t.dims[mode];
-  const z = new Matrix(rowsOf, R);
-  const y = new Matrix(rowsOf, t.dims[mode]);
-  const rowOfOthers = (idx: number[]) => idx.reduce((row, i, m) => (m === mode ? row : row * t.dims[m] + i), 0);
-  multiIndices(t.dims).forEach((idx, flat) => {
-    const row = rowOfOthers(idx);
-    y.set(row, idx[mode], t.data[flat]);
+  const y = unfold(t, mode);
+  const z = new Matrix(y.rows, R); // column r: the product of the other factors' columns r
+  multiIndices(t.dims).forEach((idx) => {
+    const row = otherIndex(t.dims, idx, mode);
     for (let r = 0; r < R; r++) z.set(row, r, idx.reduce((p, i, m) => (m === mode ? p : p * factors[m].get(i, r)), 1));
   });
   return solve(z, y).transpose();
@@ -82,16 +89,8 @@ function alsIteration(t: Modes, factors: Matrix[]): Matrix[] {
 
 /** The mode-m unfolding's Gram eigenvectors, largest eigenvalue first, as the columns of a d_m × d_m matrix. */
 function modeBasis(t: Modes, mode: number): Matrix {
-  const d = t.dims[mode];
-  const g = new Matrix(d, d);
-  const idx = multiIndices(t.dims);
-  const fibres = new Map<number, number[]>(); // the other indices → the d entries along this mode
-  idx.forEach((ix, flat) => {
-    const key = ix.reduce((row, i, m) => (m === mode ? row : row * t.dims[m] + i), 0);
-    if (!fibres.has(key)) fibres.set(key, new Array(d).fill(0));
-    fibres.get(key)![ix[mode]] = t.data[flat];
-  });
-  for (const v of fibres.values()) for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) g.set(a, b, g.get(a, b) + v[a] * v[b]);
+  const y = unfold(t, mode);
+  const g = y.transpose().mmul(y);
   const evd = new EigenvalueDecomposition(g, { assumeSymmetric: true });
   const order = evd.realEigenvalues.map((value, i) => ({ value, i })).sort((x, y) => y.value - x.value);
   return new Matrix(order.map(({ i }) => evd.eigenvectorMatrix.getColumn(i))).transpose();
